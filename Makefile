@@ -1,0 +1,73 @@
+# Switchyard — build, run and test.
+#   make run    build what is missing and serve on 127.0.0.1:20555 (data in ./data)
+#   make test   every test: Go (race on engine/events/routines), UI unit, real browser
+#   make bench  the benchmarks, as one table
+
+GO        ?= go
+ADDR      ?= 127.0.0.1:20555
+DATA      ?= ./data
+BIN       := bin/switchyard
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# One set of flags for vet, test and build so they share the build cache.
+GOFLAGS_COMMON := -trimpath
+RACE_PKGS := ./backend/engine/... ./backend/events/... ./backend/routines/...
+GO_SRC    := $(shell find backend examples -name '*.go' 2>/dev/null) embed.go go.mod go.sum $(wildcard migrations/*.sql)
+WEB_SRC   := $(shell find web/src web/index.html web/vite.config.ts web/tsconfig.json -type f 2>/dev/null) package.json package-lock.json
+
+.PHONY: all build run test test-go test-race test-web test-e2e vet fmt-check templ templ-check web bench clean
+
+all: build
+
+build: $(BIN)
+
+$(BIN): $(GO_SRC) web/dist/index.html
+	@mkdir -p bin
+	$(GO) build $(GOFLAGS_COMMON) -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./backend/cmd/switchyard
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+web/dist/index.html: node_modules/.package-lock.json $(WEB_SRC)
+	npm run --silent build:web
+	@touch web/dist/.keep
+
+web: web/dist/index.html
+
+run: build
+	$(BIN) serve --addr $(ADDR) --data $(DATA)
+
+templ:
+	$(GO) tool templ generate
+
+# Generated templ files are committed; fail if they are stale.
+templ-check:
+	@$(GO) tool templ generate >/dev/null 2>&1
+	@git diff --exit-code --stat -- '*_templ.go' || (echo "generated templ files are stale: run make templ and commit"; exit 1)
+
+fmt-check:
+	@out=$$(gofmt -l backend examples embed.go); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet $(GOFLAGS_COMMON) ./...
+
+test: fmt-check templ-check vet test-go test-race test-web test-e2e
+
+test-go:
+	$(GO) test $(GOFLAGS_COMMON) -count=1 ./...
+
+test-race:
+	$(GO) test $(GOFLAGS_COMMON) -race -count=1 $(RACE_PKGS)
+
+test-web: node_modules/.package-lock.json
+	npm run --silent typecheck
+	npm run --silent test:unit
+
+test-e2e: build
+	SWITCHYARD_BIN=$(CURDIR)/$(BIN) npm run --silent test:e2e
+
+bench:
+	$(GO) run $(GOFLAGS_COMMON) ./backend/cmd/benchtable
+
+clean:
+	rm -rf bin web/dist/assets web/dist/index.html web/dist/.vite

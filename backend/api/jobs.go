@@ -1,0 +1,221 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/switchyard/switchyard/backend/engine"
+	"github.com/switchyard/switchyard/backend/events"
+	"github.com/switchyard/switchyard/backend/flow"
+	"github.com/switchyard/switchyard/backend/store"
+)
+
+type createJobRequest struct {
+	FlowID         string `json:"flow_id"`
+	FlowVersion    int    `json:"flow_version"`
+	EntryRoutineID string `json:"entry_routine_id"`
+	Params         any    `json:"params"`
+}
+
+func (a *API) createJob(c *gin.Context) {
+	body, ok := readBody(c)
+	if !ok {
+		return
+	}
+	var req createJobRequest
+	if !decodeJSON(c, body, &req) {
+		return
+	}
+	if req.FlowID == "" {
+		fail(c, http.StatusBadRequest, "BAD_REQUEST", "flow_id is required")
+		return
+	}
+	if !flow.ValidID(req.FlowID) {
+		fail(c, http.StatusBadRequest, "BAD_REQUEST", fmt.Sprintf("flow_id %q is not a valid id", req.FlowID))
+		return
+	}
+	if req.FlowVersion < 0 {
+		fail(c, http.StatusBadRequest, "BAD_REQUEST", "flow_version must be positive (or omitted for the current version)")
+		return
+	}
+	if req.Params == nil {
+		req.Params = map[string]any{}
+	}
+	f, err := a.Flows.GetFlow(c.Request.Context(), req.FlowID, req.FlowVersion)
+	if err != nil {
+		a.storeError(c, "FLOW", err)
+		return
+	}
+	js, err := a.Engine.Start(engine.StartRequest{Flow: f, EntryRoutineID: req.EntryRoutineID, Params: req.Params})
+	var invalid *engine.ValidationError
+	switch {
+	case errors.Is(err, engine.ErrNoEntry):
+		fail(c, http.StatusUnprocessableEntity, "ENTRY_INVALID", err.Error())
+		return
+	case errors.As(err, &invalid):
+		fail(c, http.StatusUnprocessableEntity, "FLOW_INVALID", err.Error())
+		return
+	case errors.Is(err, engine.ErrShuttingDown):
+		fail(c, http.StatusServiceUnavailable, "SHUTTING_DOWN", "the server is shutting down")
+		return
+	case err != nil:
+		a.internal(c, err)
+		return
+	}
+	// The job is durable before it is acknowledged.
+	a.syncLog(c)
+	c.JSON(http.StatusCreated, js)
+}
+
+var jobStatuses = map[string]bool{
+	events.StatusPending: true, events.StatusRunning: true, events.StatusPaused: true,
+	events.StatusCompleted: true, events.StatusFailed: true, events.StatusCancelled: true,
+}
+
+func (a *API) listJobs(c *gin.Context) {
+	limit, offset, ok := page(c, 50, 1000)
+	if !ok {
+		return
+	}
+	f := store.JobFilter{FlowID: c.Query("flow_id"), Status: c.Query("status"), Limit: limit, Offset: offset}
+	if f.Status != "" && !jobStatuses[f.Status] {
+		fail(c, http.StatusBadRequest, "BAD_QUERY", fmt.Sprintf("status %q is not one of pending, running, paused, completed, failed, cancelled", f.Status))
+		return
+	}
+	a.syncLog(c)
+	list, total, err := a.Jobs.ListJobs(c.Request.Context(), f)
+	if err != nil {
+		a.internal(c, err)
+		return
+	}
+	// Stored rows of active jobs lag behind; show their live state.
+	for i := range list {
+		if live, ok := a.Engine.Job(list[i].JobID); ok {
+			live.RoutineStates = nil
+			list[i] = live
+		}
+	}
+	c.JSON(http.StatusOK, gin.H{"jobs": nonNil(list), "total": total, "limit": limit, "offset": offset})
+}
+
+// loadJob returns the live state of an active job, else the stored one.
+func (a *API) loadJob(c *gin.Context) (events.JobState, bool) {
+	id := c.Param("id")
+	if live, ok := a.Engine.Job(id); ok {
+		return live, true
+	}
+	a.syncLog(c)
+	js, err := a.Jobs.GetJob(c.Request.Context(), id)
+	if err != nil {
+		a.storeError(c, "JOB", err)
+		return js, false
+	}
+	return js, true
+}
+
+func (a *API) getJob(c *gin.Context) {
+	if js, ok := a.loadJob(c); ok {
+		c.JSON(http.StatusOK, js)
+	}
+}
+
+func (a *API) controlJob(action string, op func(string) (events.JobState, error)) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		js, err := op(c.Param("id"))
+		switch {
+		case err == nil:
+			c.JSON(http.StatusOK, js)
+		case errors.Is(err, engine.ErrConflict):
+			fail(c, http.StatusConflict, "JOB_STATE_CONFLICT", fmt.Sprintf("cannot %s: %v", action, errors.Unwrap(err)))
+		case errors.Is(err, engine.ErrJobNotActive):
+			stored, ok := a.loadJob(c)
+			if ok {
+				fail(c, http.StatusConflict, "JOB_STATE_CONFLICT", fmt.Sprintf("cannot %s: job is %s", action, stored.Status))
+			}
+		default:
+			a.internal(c, err)
+		}
+	}
+}
+
+func (a *API) jobEvents(c *gin.Context) {
+	since, ok := intQuery(c, "since", 0, 0, 1<<62)
+	if !ok {
+		return
+	}
+	limit, ok := intQuery(c, "limit", 1000, 1, 10000)
+	if !ok {
+		return
+	}
+	if _, ok := a.loadJob(c); !ok {
+		return
+	}
+	list, err := a.Jobs.Events(c.Request.Context(), c.Param("id"), int64(since), limit)
+	if err != nil {
+		a.internal(c, err)
+		return
+	}
+	next := int64(since)
+	if len(list) > 0 {
+		next = list[len(list)-1].Seq
+	}
+	c.JSON(http.StatusOK, gin.H{"events": nonNil(list), "next_since": next, "has_more": len(list) == limit})
+}
+
+func (a *API) jobLogs(c *gin.Context) {
+	limit, offset, ok := page(c, 100, 1000)
+	if !ok {
+		return
+	}
+	f := store.LogFilter{RoutineID: c.Query("routine_id"), Query: c.Query("q"), Limit: limit, Offset: offset}
+	if lvl := c.Query("level"); lvl != "" {
+		if f.MinLevel = store.LevelRank(lvl); f.MinLevel < 0 {
+			fail(c, http.StatusBadRequest, "BAD_QUERY", fmt.Sprintf("level %q is not one of debug, info, warning, error", lvl))
+			return
+		}
+	}
+	if len(f.Query) > 500 {
+		fail(c, http.StatusBadRequest, "BAD_QUERY", "q must be at most 500 characters")
+		return
+	}
+	if _, ok := a.loadJob(c); !ok {
+		return
+	}
+	list, total, err := a.Jobs.Logs(c.Request.Context(), c.Param("id"), f)
+	if err != nil {
+		a.internal(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"logs": nonNil(list), "total": total, "limit": limit, "offset": offset})
+}
+
+func (a *API) jobMetrics(c *gin.Context) {
+	js, ok := a.loadJob(c)
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 10*time.Second)
+	defer cancel()
+	m := newMetrics(js)
+	var since int64
+	for {
+		page, err := a.Jobs.Events(ctx, js.JobID, since, 10000)
+		if err != nil {
+			a.storeError(c, "JOB", err)
+			return
+		}
+		for i := range page {
+			m.add(&page[i])
+		}
+		if len(page) < 10000 {
+			break
+		}
+		since = page[len(page)-1].Seq
+	}
+	c.JSON(http.StatusOK, m.finish())
+}

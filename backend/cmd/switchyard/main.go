@@ -1,0 +1,114 @@
+// Command switchyard is the flow execution server.
+//
+//	switchyard serve [--addr 127.0.0.1:20555] [--data ./data] [--examples=true] [--log-level info]
+//
+// Every flag has a SWITCHYARD_* environment equivalent (SWITCHYARD_ADDR,
+// SWITCHYARD_DATA, SWITCHYARD_EXAMPLES, SWITCHYARD_LOG_LEVEL); a flag given on
+// the command line wins.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/switchyard/switchyard/backend/server"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "switchyard:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	if len(args) == 0 {
+		usage()
+		return errors.New("missing command")
+	}
+	switch args[0] {
+	case "serve":
+		return serve(args[1:])
+	case "version", "--version":
+		fmt.Println(version)
+		return nil
+	case "help", "-h", "--help":
+		usage()
+		return nil
+	default:
+		usage()
+		return fmt.Errorf("unknown command %q", args[0])
+	}
+}
+
+func usage() {
+	fmt.Fprint(os.Stderr, `usage: switchyard <command> [flags]
+
+commands:
+  serve     run the server (switchyard serve --help for flags)
+  version   print the version
+`)
+}
+
+func serve(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	addr := fs.String("addr", env("SWITCHYARD_ADDR", "127.0.0.1:20555"), "listen address (SWITCHYARD_ADDR)")
+	data := fs.String("data", env("SWITCHYARD_DATA", "./data"), "data directory holding the SQLite file (SWITCHYARD_DATA)")
+	examples := fs.Bool("examples", envBool("SWITCHYARD_EXAMPLES", true), "load the example flows into an empty database (SWITCHYARD_EXAMPLES)")
+	level := fs.String("log-level", env("SWITCHYARD_LOG_LEVEL", "info"), "debug, info, warn or error (SWITCHYARD_LOG_LEVEL)")
+	maxConc := fs.Int("max-concurrent", envInt("SWITCHYARD_MAX_CONCURRENT", 256), "activations running at once over all jobs (SWITCHYARD_MAX_CONCURRENT)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+	slog.SetDefault(logger)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv, err := server.New(ctx, server.Config{
+		Addr: *addr, DataDir: *data, Examples: *examples, MaxConcurrent: *maxConc, Version: version, Logger: logger,
+	})
+	if err != nil {
+		return err
+	}
+	return srv.Run(ctx, func(bound string) {
+		logger.Info("switchyard is running", "url", "http://"+bound+"/", "data", *data)
+		fmt.Fprintf(os.Stderr, "\n  Switchyard is ready: open http://%s/\n\n", bound)
+	})
+}
+
+func env(key, def string) string {
+	if v, ok := os.LookupEnv(key); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+func envBool(key string, def bool) bool {
+	if b, err := strconv.ParseBool(strings.TrimSpace(os.Getenv(key))); err == nil {
+		return b
+	}
+	return def
+}
+
+func envInt(key string, def int) int {
+	if n, err := strconv.Atoi(strings.TrimSpace(os.Getenv(key))); err == nil {
+		return n
+	}
+	return def
+}

@@ -1,0 +1,257 @@
+// Package engine runs jobs: it dispatches activations of a compiled flow on a
+// bounded worker pool, applies error policies, and implements pause, resume,
+// cancel and timeouts. Every state change is published to a Sink as an
+// events.Event with a per-job gap-free seq. It knows nothing of HTTP or SQL.
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/switchyard/switchyard/backend/events"
+	"github.com/switchyard/switchyard/backend/flow"
+)
+
+// Sink receives every event in seq order per job. Publish is called with the
+// job's lock held, so it must be quick and must never block.
+type Sink interface {
+	Publish(ev *events.Event)
+}
+
+// Hooks let a debugger stop an activation before it runs or before it emits.
+// A hook may block until released; it must return when ctx is done. While a
+// BeforeActivation hook holds an activation, the job can still be paused or
+// cancelled around it.
+type Hooks interface {
+	BeforeActivation(ctx context.Context, a *Activation) error
+	BeforeEmit(ctx context.Context, a *Activation, event string, data any) error
+}
+
+// Options tune an engine. Zero values take defaults.
+type Options struct {
+	// MaxConcurrent bounds activations running at once over all jobs.
+	MaxConcurrent int
+	// MaxActivations fails a job that queues more activations than this,
+	// a last guard against runaway loops.
+	MaxActivations int64
+	Hooks          Hooks
+	Logger         *slog.Logger
+}
+
+// Errors returned by job control.
+var (
+	ErrJobNotActive = errors.New("job is not active")
+	ErrConflict     = errors.New("job state conflict")
+	ErrShuttingDown = errors.New("engine is shutting down")
+)
+
+// Engine runs jobs. It is safe for concurrent use.
+type Engine struct {
+	reg   *Registry
+	sink  Sink
+	opts  Options
+	slots chan struct{} // global bound on running activations
+
+	mu      sync.RWMutex
+	jobs    map[string]*job
+	plans   map[string]*Plan
+	closing bool
+}
+
+// New returns an engine running kinds from reg and publishing to sink.
+func New(reg *Registry, sink Sink, opts Options) *Engine {
+	if opts.MaxConcurrent <= 0 {
+		opts.MaxConcurrent = 256
+	}
+	if opts.MaxActivations <= 0 {
+		opts.MaxActivations = 1_000_000
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &Engine{
+		reg:   reg,
+		sink:  sink,
+		opts:  opts,
+		slots: make(chan struct{}, opts.MaxConcurrent),
+		jobs:  map[string]*job{},
+		plans: map[string]*Plan{},
+	}
+}
+
+// Registry returns the engine's catalogue.
+func (e *Engine) Registry() *Registry { return e.reg }
+
+// StartRequest describes a job to start.
+type StartRequest struct {
+	Flow           *flow.Flow // the flow version to run
+	EntryRoutineID string
+	Params         any
+}
+
+// Start creates and starts a job and returns its state at start.
+func (e *Engine) Start(req StartRequest) (events.JobState, error) {
+	plan, err := e.Plan(req.Flow)
+	if err != nil {
+		return events.JobState{}, err
+	}
+	entry, slot, err := plan.entry(req.EntryRoutineID)
+	if err != nil {
+		return events.JobState{}, err
+	}
+	j := newJob(e, plan, newJobID(), entry.id, req.Params)
+	e.mu.Lock()
+	if e.closing {
+		e.mu.Unlock()
+		return events.JobState{}, ErrShuttingDown
+	}
+	e.jobs[j.state.JobID] = j
+	e.mu.Unlock()
+	return j.start(entry, slot), nil
+}
+
+// Plan compiles a flow version, cached by flow id and version.
+func (e *Engine) Plan(f *flow.Flow) (*Plan, error) {
+	key := f.ID + "@" + strconv.Itoa(f.Version)
+	if f.Version > 0 {
+		e.mu.RLock()
+		p, ok := e.plans[key]
+		e.mu.RUnlock()
+		if ok {
+			return p, nil
+		}
+	}
+	p, err := e.reg.Compile(f)
+	if err != nil || f.Version == 0 {
+		return p, err
+	}
+	e.mu.Lock()
+	if len(e.plans) > 4096 { // flows are few; this only bounds pathological churn
+		clear(e.plans)
+	}
+	e.plans[key] = p
+	e.mu.Unlock()
+	return p, nil
+}
+
+// Job returns the live state of an active job.
+func (e *Engine) Job(id string) (events.JobState, bool) {
+	j := e.job(id)
+	if j == nil {
+		return events.JobState{}, false
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.snapshotLocked(true), true
+}
+
+// Active lists the states of all active jobs, without routine states.
+func (e *Engine) Active() []events.JobState {
+	e.mu.RLock()
+	list := make([]*job, 0, len(e.jobs))
+	for _, j := range e.jobs {
+		list = append(list, j)
+	}
+	e.mu.RUnlock()
+	out := make([]events.JobState, 0, len(list))
+	for _, j := range list {
+		j.mu.Lock()
+		out = append(out, j.snapshotLocked(false))
+		j.mu.Unlock()
+	}
+	return out
+}
+
+// Done returns a channel closed when the job ends, or nil if it is not active.
+func (e *Engine) Done(id string) <-chan struct{} {
+	if j := e.job(id); j != nil {
+		return j.done
+	}
+	return nil
+}
+
+// Pause stops dispatching new activations; the job becomes paused once the
+// running ones finish.
+func (e *Engine) Pause(id string) (events.JobState, error) {
+	return e.control(id, (*job).pauseLocked)
+}
+
+// Resume continues a paused (or pausing) job where it stopped.
+func (e *Engine) Resume(id string) (events.JobState, error) {
+	return e.control(id, (*job).resumeLocked)
+}
+
+// Cancel stops a job: running activations see their context cancelled.
+func (e *Engine) Cancel(id string) (events.JobState, error) {
+	return e.control(id, func(j *job) error {
+		j.endLocked(events.StatusCancelled, "cancelled")
+		return nil
+	})
+}
+
+func (e *Engine) control(id string, op func(*job) error) (events.JobState, error) {
+	j := e.job(id)
+	if j == nil {
+		return events.JobState{}, ErrJobNotActive
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.ending != "" {
+		return j.snapshotLocked(true), fmt.Errorf("%w: job is ending (%s)", ErrConflict, j.ending)
+	}
+	if err := op(j); err != nil {
+		return j.snapshotLocked(true), err
+	}
+	return j.snapshotLocked(true), nil
+}
+
+// Shutdown fails every active job as interrupted and waits for them to end.
+func (e *Engine) Shutdown(ctx context.Context) error {
+	e.mu.Lock()
+	e.closing = true
+	list := make([]*job, 0, len(e.jobs))
+	for _, j := range e.jobs {
+		list = append(list, j)
+	}
+	e.mu.Unlock()
+	for _, j := range list {
+		j.mu.Lock()
+		j.endLocked(events.StatusFailed, "interrupted: server shut down")
+		j.mu.Unlock()
+	}
+	for _, j := range list {
+		select {
+		case <-j.done:
+		case <-ctx.Done():
+			return fmt.Errorf("engine shutdown: %w", ctx.Err())
+		}
+	}
+	return nil
+}
+
+func (e *Engine) job(id string) *job {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.jobs[id]
+}
+
+func (e *Engine) forget(id string) {
+	e.mu.Lock()
+	delete(e.jobs, id)
+	e.mu.Unlock()
+}
+
+// newJobID returns "job_" + 12 hex digits of milliseconds + 8 random hex
+// digits, so ids sort by creation time.
+func newJobID() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("job_%012x%s", time.Now().UnixMilli(), hex.EncodeToString(b[:]))
+}

@@ -1,0 +1,113 @@
+// Package events defines the job event log's records — one Event per state
+// change, numbered by a per-job gap-free seq — and the in-process bus that
+// fans them out to the store and to live subscribers without blocking the
+// engine.
+package events
+
+import "time"
+
+// Event types. The seed protocols' messages are derived from these.
+const (
+	JobStarted       = "job_started"
+	JobPaused        = "job_paused"
+	JobResumed       = "job_resumed"
+	JobCompleted     = "job_completed"
+	JobFailed        = "job_failed"
+	JobCancelled     = "job_cancelled"
+	RoutineStarted   = "routine_started" // an activation began: routine, slot, input data
+	RoutineCompleted = "routine_completed"
+	RoutineFailed    = "routine_failed"
+	EventEmit        = "event_emit" // an activation emitted an event
+	Log              = "log"
+)
+
+// Job statuses.
+const (
+	StatusPending   = "pending"
+	StatusRunning   = "running"
+	StatusPaused    = "paused"
+	StatusCompleted = "completed"
+	StatusFailed    = "failed"
+	StatusCancelled = "cancelled"
+)
+
+// Routine statuses (per-routine state inside a job).
+const (
+	StatePending   = "pending"
+	StateRunning   = "running"
+	StateCompleted = "completed"
+	StateFailed    = "failed"
+	StateSkipped   = "skipped"
+)
+
+// Finished reports whether a job status is terminal.
+func Finished(status string) bool {
+	return status == StatusCompleted || status == StatusFailed || status == StatusCancelled
+}
+
+// Event is one entry of a job's log. Fields not relevant to a type are empty.
+type Event struct {
+	Seq          int64     `json:"seq"`
+	Type         string    `json:"type"`
+	JobID        string    `json:"job_id"`
+	FlowID       string    `json:"flow_id,omitempty"`
+	Time         time.Time `json:"time"`
+	RoutineID    string    `json:"routine_id,omitempty"`
+	ActivationID int64     `json:"activation_id,omitempty"`
+	ParentID     int64     `json:"parent_id,omitempty"`
+	Slot         string    `json:"slot,omitempty"`
+	Event        string    `json:"event,omitempty"`
+	Data         any       `json:"data,omitempty"`
+	Status       string    `json:"status,omitempty"`
+	Error        string    `json:"error,omitempty"`
+	ErrorType    string    `json:"error_type,omitempty"`
+	Level        string    `json:"level,omitempty"`
+	Message      string    `json:"message,omitempty"`
+	// Duration is seconds: of the activation on routine_completed/failed,
+	// of the job on job_completed/failed/cancelled.
+	Duration float64 `json:"duration,omitempty"`
+	// Attempt counts retries on routine_failed (1 = first failure).
+	Attempt int `json:"attempt,omitempty"`
+	// Emitted counts the events an activation emitted (routine_completed).
+	Emitted int `json:"events_emitted,omitempty"`
+	// Progress and CurrentNode are the job's after this event.
+	Progress    float64 `json:"progress"`
+	CurrentNode string  `json:"current_node,omitempty"`
+	// Job is the job's full state on job_* events, so a stored log alone
+	// can rebuild the job record.
+	Job *JobState `json:"job,omitempty"`
+}
+
+// JobState is a job's record as the API returns it and the store keeps it.
+type JobState struct {
+	JobID          string                   `json:"job_id" db:"id"`
+	FlowID         string                   `json:"flow_id" db:"flow_id"`
+	FlowVersion    int                      `json:"flow_version" db:"flow_version"`
+	Status         string                   `json:"status" db:"status"`
+	PauseRequested bool                     `json:"pause_requested,omitempty" db:"-"`
+	EntryRoutineID string                   `json:"entry_routine_id" db:"entry_routine_id"`
+	Params         any                      `json:"params" db:"-"`
+	Result         any                      `json:"result" db:"-"`
+	Error          string                   `json:"error" db:"error"`
+	CreatedAt      time.Time                `json:"created_at" db:"created_at"`
+	StartedAt      *time.Time               `json:"started_at" db:"started_at"`
+	CompletedAt    *time.Time               `json:"completed_at" db:"completed_at"`
+	Progress       float64                  `json:"progress" db:"progress"`
+	CurrentNode    string                   `json:"current_node" db:"current_node"`
+	NodesCompleted int                      `json:"nodes_completed" db:"nodes_completed"`
+	NodesFailed    int                      `json:"nodes_failed" db:"nodes_failed"`
+	Duration       float64                  `json:"duration" db:"duration"`
+	Activations    int64                    `json:"activations" db:"activations"`
+	Events         int64                    `json:"events" db:"events"`
+	RoutineStates  map[string]*RoutineState `json:"routine_states,omitempty" db:"-"`
+}
+
+// RoutineState is one routine's state within a job.
+type RoutineState struct {
+	Status      string     `json:"status"`
+	Output      any        `json:"output"`
+	Error       *string    `json:"error"`
+	StartedAt   *time.Time `json:"started_at"`
+	CompletedAt *time.Time `json:"completed_at"`
+	Activations int        `json:"activations"`
+}

@@ -1,0 +1,148 @@
+// Package server wires the store, the event bus, the engine, the API and the
+// UI into one HTTP server and runs it until its context ends.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	switchyard "github.com/switchyard/switchyard"
+	"github.com/switchyard/switchyard/backend/api"
+	"github.com/switchyard/switchyard/backend/engine"
+	"github.com/switchyard/switchyard/backend/events"
+	"github.com/switchyard/switchyard/backend/routines"
+	"github.com/switchyard/switchyard/backend/store"
+	"github.com/switchyard/switchyard/backend/ui"
+)
+
+// Config is the server's configuration.
+type Config struct {
+	Addr    string // listen address, e.g. 127.0.0.1:20555
+	DataDir string // directory of the SQLite file
+	// Examples loads the example flows into an empty database at start.
+	Examples bool
+	// MaxConcurrent bounds activations running at once over all jobs.
+	MaxConcurrent int
+	Version       string
+	Logger        *slog.Logger
+}
+
+// Server is a running Switchyard instance.
+type Server struct {
+	cfg     Config
+	Store   *store.Store
+	Bus     *events.Bus
+	Engine  *engine.Engine
+	Handler http.Handler
+	log     *slog.Logger
+}
+
+// New opens the database and builds every component.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	migrations, err := fs.Sub(switchyard.Migrations, "migrations")
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	st, err := store.Open(ctx, cfg.DataDir, migrations, cfg.Logger)
+	if err != nil {
+		return nil, err
+	}
+	if n, err := st.MarkInterrupted(ctx); err != nil {
+		st.Close()
+		return nil, err
+	} else if n > 0 {
+		cfg.Logger.Warn("marked jobs interrupted by the last shutdown as failed", "jobs", n)
+	}
+	reg := engine.NewRegistry()
+	routines.Register(reg)
+	bus := events.NewBus(st.Writer)
+	eng := engine.New(reg, bus, engine.Options{MaxConcurrent: cfg.MaxConcurrent, Logger: cfg.Logger})
+
+	if cfg.Examples {
+		if err := loadExamples(ctx, st, reg, cfg.Logger); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
+	uiHandler, err := ui.Default()
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("ui: %w", err)
+	}
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.ContextWithFallback = true
+	r.Use(requestLog(cfg.Logger), recovery(cfg.Logger))
+	api.New(api.Deps{Flows: st, Jobs: st, Log: st.Writer, Engine: eng, Logger: cfg.Logger, Version: cfg.Version}).Register(r)
+	r.NoMethod(api.MethodNotAllowed)
+	uiHandler.Register(r)
+	return &Server{cfg: cfg, Store: st, Bus: bus, Engine: eng, Handler: r, log: cfg.Logger}, nil
+}
+
+// Run serves until ctx is cancelled, then shuts down gracefully: stop
+// accepting requests, end active jobs as interrupted, flush the event log
+// and close the database.
+func (s *Server) Run(ctx context.Context, ready func(addr string)) error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		s.Close(context.Background())
+		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
+	}
+	srv := &http.Server{Handler: s.Handler, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	select {
+	case err := <-errc:
+		s.Close(context.Background())
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	errHTTP := srv.Shutdown(shutdownCtx)
+	if errors.Is(errHTTP, http.ErrServerClosed) {
+		errHTTP = nil
+	}
+	return errors.Join(errHTTP, s.Close(shutdownCtx))
+}
+
+// Close stops the engine (active jobs end as interrupted) and closes the store.
+func (s *Server) Close(ctx context.Context) error {
+	errEngine := s.Engine.Shutdown(ctx)
+	return errors.Join(errEngine, s.Store.Close())
+}
+
+func requestLog(log *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		log.Debug("request", "method", c.Request.Method, "path", c.Request.URL.Path,
+			"status", c.Writer.Status(), "duration", time.Since(start))
+	}
+}
+
+// recovery turns a handler panic into a logged 500 instead of a dropped
+// connection; a panic is always a bug to fix.
+func recovery(log *slog.Logger) gin.HandlerFunc {
+	return gin.CustomRecoveryWithWriter(io.Discard, func(c *gin.Context, err any) {
+		log.Error("handler panic", "method", c.Request.Method, "path", c.Request.URL.Path, "panic", err)
+		c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"error": gin.H{"code": "INTERNAL", "message": "internal error; see the server log"}})
+	})
+}

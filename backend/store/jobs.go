@@ -1,0 +1,133 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/switchyard/switchyard/backend/events"
+)
+
+type jobRow struct {
+	events.JobState
+	Created   int64  `db:"created_at"`
+	Started   *int64 `db:"started_at"`
+	Completed *int64 `db:"completed_at"`
+	Params    string `db:"params"`
+	Result    string `db:"result"`
+	States    string `db:"routine_states"`
+}
+
+func (r *jobRow) state(withRoutines bool) (events.JobState, error) {
+	js := r.JobState
+	js.CreatedAt = fromNanos(r.Created)
+	js.StartedAt = fromNanosPtr(r.Started)
+	js.CompletedAt = fromNanosPtr(r.Completed)
+	if err := json.Unmarshal([]byte(r.Params), &js.Params); err != nil {
+		return js, fmt.Errorf("decode params of job %s: %w", js.JobID, err)
+	}
+	if err := json.Unmarshal([]byte(r.Result), &js.Result); err != nil {
+		return js, fmt.Errorf("decode result of job %s: %w", js.JobID, err)
+	}
+	if withRoutines {
+		if err := json.Unmarshal([]byte(r.States), &js.RoutineStates); err != nil {
+			return js, fmt.Errorf("decode routine states of job %s: %w", js.JobID, err)
+		}
+	}
+	return js, nil
+}
+
+const jobColumns = `id, flow_id, flow_version, status, entry_routine_id, params, result, error, created_at, started_at,
+	completed_at, progress, current_node, nodes_completed, nodes_failed, duration, activations, events`
+
+// GetJob loads a stored job with its routine states.
+func (s *Store) GetJob(ctx context.Context, id string) (events.JobState, error) {
+	var row jobRow
+	err := s.r.GetContext(ctx, &row, `SELECT `+jobColumns+`, routine_states FROM jobs WHERE id = ?`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return events.JobState{}, fmt.Errorf("job %q: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return events.JobState{}, fmt.Errorf("get job %q: %w", id, err)
+	}
+	return row.state(true)
+}
+
+// JobFilter selects jobs; empty fields match everything.
+type JobFilter struct {
+	FlowID string
+	Status string
+	Limit  int
+	Offset int
+}
+
+// ListJobs returns jobs newest first, without routine states, and the total.
+func (s *Store) ListJobs(ctx context.Context, f JobFilter) ([]events.JobState, int, error) {
+	var where []string
+	var args []any
+	if f.FlowID != "" {
+		where = append(where, "flow_id = ?")
+		args = append(args, f.FlowID)
+	}
+	if f.Status != "" {
+		where = append(where, "status = ?")
+		args = append(args, f.Status)
+	}
+	cond := ""
+	if len(where) > 0 {
+		cond = " WHERE " + strings.Join(where, " AND ")
+	}
+	var total int
+	if err := s.r.GetContext(ctx, &total, "SELECT count(*) FROM jobs"+cond, args...); err != nil {
+		return nil, 0, fmt.Errorf("count jobs: %w", err)
+	}
+	var rows []jobRow
+	err := s.r.SelectContext(ctx, &rows, "SELECT "+jobColumns+" FROM jobs"+cond+" ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+		append(args, f.Limit, f.Offset)...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list jobs: %w", err)
+	}
+	out := make([]events.JobState, 0, len(rows))
+	for i := range rows {
+		js, err := rows[i].state(false)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, js)
+	}
+	return out, total, nil
+}
+
+// Events returns up to limit events of a job with seq > since, in order.
+func (s *Store) Events(ctx context.Context, jobID string, since int64, limit int) ([]events.Event, error) {
+	rows, err := s.r.QueryxContext(ctx, `SELECT body FROM event_chunks WHERE job_id = ? AND last_seq > ? ORDER BY first_seq`, jobID, since)
+	if err != nil {
+		return nil, fmt.Errorf("read events of job %s: %w", jobID, err)
+	}
+	defer rows.Close()
+	var out []events.Event
+	for rows.Next() && len(out) < limit {
+		var body []byte
+		if err := rows.Scan(&body); err != nil {
+			return nil, fmt.Errorf("read events of job %s: %w", jobID, err)
+		}
+		for line := range bytes.SplitSeq(bytes.TrimRight(body, "\n"), []byte{'\n'}) {
+			var ev events.Event
+			if err := json.Unmarshal(line, &ev); err != nil {
+				return nil, fmt.Errorf("decode event of job %s: %w", jobID, err)
+			}
+			if ev.Seq <= since {
+				continue
+			}
+			out = append(out, ev)
+			if len(out) == limit {
+				break
+			}
+		}
+	}
+	return out, rows.Err()
+}

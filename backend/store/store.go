@@ -1,0 +1,176 @@
+// Package store is the only package that speaks SQL. It keeps flows, flow
+// versions, jobs, the event log, log lines and breakpoints in one SQLite file:
+// WAL mode, a single immediate-mode writer connection, a read-only pool.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	_ "github.com/mattn/go-sqlite3" // the database/sql driver "sqlite3"
+)
+
+// Errors the API maps to status codes.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrExists   = errors.New("already exists")
+)
+
+// Store is the SQLite database. Reads go to a pool of read-only connections,
+// writes to one writer connection so they never hit "database is locked".
+type Store struct {
+	w   *sqlx.DB
+	r   *sqlx.DB
+	log *slog.Logger
+	// Writer is the batched writer of the event log.
+	Writer *Writer
+}
+
+// FileName is the database file created under the data directory.
+const FileName = "switchyard.db"
+
+// Open opens (creating if needed) the database under dir and applies the
+// migrations found in migrations (files *.sql, applied in lexical order).
+func Open(ctx context.Context, dir string, migrations fs.FS, logger *slog.Logger) (*Store, error) {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	path := filepath.Join(dir, FileName)
+	common := "_busy_timeout=10000&_foreign_keys=on&_synchronous=NORMAL&_journal_mode=WAL"
+	w, err := sqlx.Open("sqlite3", "file:"+url.PathEscape(path)+"?"+common+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxLifetime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	s := &Store{w: w, log: logger}
+	if err := s.migrate(ctx, migrations); err != nil {
+		w.Close()
+		return nil, err
+	}
+	r, err := sqlx.Open("sqlite3", "file:"+url.PathEscape(path)+"?"+common+"&mode=ro")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open read pool: %w", err)
+	}
+	r.SetMaxOpenConns(4)
+	s.r = r
+	s.Writer = newWriter(w, logger)
+	return s, nil
+}
+
+// Close stops the event writer after flushing it and closes the database.
+func (s *Store) Close() error {
+	s.Writer.close()
+	errR := s.r.Close()
+	// A final checkpoint folds the WAL into the main file so a clean shutdown
+	// leaves one self-contained database file.
+	if _, err := s.w.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		s.log.Warn("wal checkpoint at close", "err", err)
+	}
+	return errors.Join(errR, s.w.Close())
+}
+
+func (s *Store) migrate(ctx context.Context, migrations fs.FS) error {
+	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	names, err := fs.Glob(migrations, "*.sql")
+	if err != nil {
+		return fmt.Errorf("list migrations: %w", err)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		base := filepath.Base(name)
+		var done int
+		if err := s.w.GetContext(ctx, &done, `SELECT count(*) FROM schema_migrations WHERE name = ?`, base); err != nil {
+			return fmt.Errorf("check migration %s: %w", base, err)
+		}
+		if done > 0 {
+			continue
+		}
+		body, err := fs.ReadFile(migrations, name)
+		if err != nil {
+			return fmt.Errorf("read migration %s: %w", base, err)
+		}
+		err = s.tx(ctx, func(tx *sqlx.Tx) error {
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`, base, time.Now().UnixNano())
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("apply migration %s: %w", base, err)
+		}
+		s.log.Info("applied migration", "name", base)
+	}
+	return nil
+}
+
+// tx runs fn in a write transaction, committing if it returns nil.
+func (s *Store) tx(ctx context.Context, fn func(*sqlx.Tx) error) error {
+	tx, err := s.w.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// MarkInterrupted fails every job that was still active when the process
+// stopped; it runs at start, before the engine takes new jobs.
+func (s *Store) MarkInterrupted(ctx context.Context) (int64, error) {
+	res, err := s.w.ExecContext(ctx, `UPDATE jobs SET status = 'failed', error = 'interrupted', completed_at = ?
+		WHERE status IN ('pending', 'running', 'paused')`, time.Now().UnixNano())
+	if err != nil {
+		return 0, fmt.Errorf("mark interrupted jobs: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+func nanos(t time.Time) int64 { return t.UnixNano() }
+
+func nanosPtr(t *time.Time) *int64 {
+	if t == nil {
+		return nil
+	}
+	n := t.UnixNano()
+	return &n
+}
+
+func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
+
+func fromNanosPtr(n *int64) *time.Time {
+	if n == nil {
+		return nil
+	}
+	t := fromNanos(*n)
+	return &t
+}
+
+// likePattern escapes a user's substring for LIKE … ESCAPE '\'.
+func likePattern(q string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return "%" + r.Replace(q) + "%"
+}

@@ -1,0 +1,272 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/switchyard/switchyard/backend/events"
+)
+
+// Writer stores the event log in batches. Publish only appends to memory and
+// never blocks; a single goroutine writes whatever accumulated in one
+// transaction: one event_chunks row per job per batch, one jobs upsert per
+// job whose state changed, and the derived log lines.
+type Writer struct {
+	db  *sqlx.DB
+	log *slog.Logger
+
+	mu        sync.Mutex
+	pending   []*events.Event
+	published int64
+	flushed   chan struct{} // closed and replaced after every batch
+	wake      chan struct{}
+	stop      chan struct{}
+	stopped   chan struct{}
+
+	written atomic.Int64 // events made durable, in publish order
+	stats   WriterStats
+}
+
+// WriterStats counts what the writer has stored.
+type WriterStats struct {
+	Events  atomic.Int64
+	Chunks  atomic.Int64
+	Batches atomic.Int64
+	Logs    atomic.Int64
+}
+
+func newWriter(db *sqlx.DB, logger *slog.Logger) *Writer {
+	w := &Writer{
+		db: db, log: logger,
+		flushed: make(chan struct{}),
+		wake:    make(chan struct{}, 1),
+		stop:    make(chan struct{}),
+		stopped: make(chan struct{}),
+	}
+	go w.loop()
+	return w
+}
+
+// Publish queues ev for storage. It never blocks.
+func (w *Writer) Publish(ev *events.Event) {
+	w.mu.Lock()
+	w.pending = append(w.pending, ev)
+	w.published++
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Stats returns the writer's counters.
+func (w *Writer) Stats() *WriterStats { return &w.stats }
+
+// Backlog is the number of published events not yet stored.
+func (w *Writer) Backlog() int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.published - w.written.Load()
+}
+
+// Sync waits until every event published before the call is stored.
+func (w *Writer) Sync(ctx context.Context) error {
+	w.mu.Lock()
+	target := w.published
+	w.mu.Unlock()
+	for {
+		w.mu.Lock()
+		ch := w.flushed
+		w.mu.Unlock()
+		if w.written.Load() >= target {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("wait for event log: %w", ctx.Err())
+		case <-w.stopped:
+			if w.written.Load() >= target {
+				return nil
+			}
+			return fmt.Errorf("event writer stopped")
+		}
+	}
+}
+
+func (w *Writer) loop() {
+	defer close(w.stopped)
+	for {
+		select {
+		case <-w.wake:
+		case <-w.stop:
+			w.drain()
+			return
+		}
+		w.drain()
+	}
+}
+
+// drain writes batches until nothing is pending. A failed batch is retried
+// (after a pause) rather than dropped: the log must have no holes.
+func (w *Writer) drain() {
+	for {
+		w.mu.Lock()
+		batch := w.pending
+		w.pending = nil
+		w.mu.Unlock()
+		if len(batch) == 0 {
+			return
+		}
+		for attempt := 1; ; attempt++ {
+			err := w.write(batch)
+			if err == nil {
+				break
+			}
+			w.log.Error("store events", "events", len(batch), "attempt", attempt, "err", err)
+			select {
+			case <-time.After(min(time.Duration(attempt)*100*time.Millisecond, 5*time.Second)):
+			case <-w.stop:
+				if attempt >= 3 {
+					w.log.Error("giving up storing events at shutdown", "events", len(batch))
+					return
+				}
+			}
+		}
+		w.written.Add(int64(len(batch)))
+		w.mu.Lock()
+		close(w.flushed)
+		w.flushed = make(chan struct{})
+		w.mu.Unlock()
+	}
+}
+
+func (w *Writer) close() {
+	close(w.stop)
+	<-w.stopped
+}
+
+// write stores one batch in one transaction.
+func (w *Writer) write(batch []*events.Event) error {
+	type chunk struct {
+		first, last int64
+		body        []byte
+	}
+	chunks := map[string]*chunk{}
+	var order []string
+	jobs := map[string]*events.JobState{}
+	var logs []logLine
+	for _, ev := range batch {
+		c := chunks[ev.JobID]
+		if c == nil {
+			c = &chunk{first: ev.Seq}
+			chunks[ev.JobID] = c
+			order = append(order, ev.JobID)
+		}
+		c.last = ev.Seq
+		line, err := json.Marshal(ev)
+		if err != nil {
+			// Data comes from routines as JSON-compatible values; if one
+			// is not, store the event without it rather than lose it.
+			stripped := *ev
+			stripped.Data = map[string]any{"unencodable": err.Error()}
+			line, _ = json.Marshal(&stripped)
+		}
+		c.body = append(append(c.body, line...), '\n')
+		if ev.Job != nil {
+			jobs[ev.JobID] = ev.Job
+		}
+		if l, ok := logLineOf(ev); ok {
+			logs = append(logs, l)
+		}
+	}
+	tx, err := w.db.Beginx()
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := insertChunks(tx, order, func(id string) (int64, int64, []byte) {
+		c := chunks[id]
+		return c.first, c.last, c.body
+	}); err != nil {
+		return err
+	}
+	for _, js := range jobs {
+		if err := upsertJob(tx, js); err != nil {
+			return err
+		}
+	}
+	if err := insertLogs(tx, logs); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	w.stats.Events.Add(int64(len(batch)))
+	w.stats.Chunks.Add(int64(len(order)))
+	w.stats.Batches.Add(1)
+	w.stats.Logs.Add(int64(len(logs)))
+	return nil
+}
+
+// rowsPerInsert bounds multi-row INSERTs below SQLite's variable limit.
+const rowsPerInsert = 200
+
+func insertChunks(tx *sqlx.Tx, ids []string, get func(string) (int64, int64, []byte)) error {
+	for start := 0; start < len(ids); start += rowsPerInsert {
+		part := ids[start:min(start+rowsPerInsert, len(ids))]
+		q := make([]byte, 0, 80+len(part)*12)
+		q = append(q, "INSERT INTO event_chunks (job_id, first_seq, last_seq, body) VALUES "...)
+		args := make([]any, 0, len(part)*4)
+		for i, id := range part {
+			if i > 0 {
+				q = append(q, ',')
+			}
+			q = append(q, "(?,?,?,?)"...)
+			first, last, body := get(id)
+			args = append(args, id, first, last, body)
+		}
+		if _, err := tx.Exec(string(q), args...); err != nil {
+			return fmt.Errorf("insert event chunks: %w", err)
+		}
+	}
+	return nil
+}
+
+func upsertJob(tx *sqlx.Tx, js *events.JobState) error {
+	params, err := json.Marshal(js.Params)
+	if err != nil {
+		params = []byte("null")
+	}
+	result, err := json.Marshal(js.Result)
+	if err != nil {
+		result = []byte("null")
+	}
+	states, err := json.Marshal(js.RoutineStates)
+	if err != nil || js.RoutineStates == nil {
+		states = []byte("{}")
+	}
+	_, err = tx.Exec(`INSERT INTO jobs (id, flow_id, flow_version, status, entry_routine_id, params, result, error,
+			created_at, started_at, completed_at, progress, current_node, nodes_completed, nodes_failed, duration,
+			activations, events, routine_states)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+		ON CONFLICT (id) DO UPDATE SET status = excluded.status, result = excluded.result, error = excluded.error,
+			started_at = excluded.started_at, completed_at = excluded.completed_at, progress = excluded.progress,
+			current_node = excluded.current_node, nodes_completed = excluded.nodes_completed,
+			nodes_failed = excluded.nodes_failed, duration = excluded.duration, activations = excluded.activations,
+			events = excluded.events, routine_states = excluded.routine_states`,
+		js.JobID, js.FlowID, js.FlowVersion, js.Status, js.EntryRoutineID, string(params), string(result), js.Error,
+		nanos(js.CreatedAt), nanosPtr(js.StartedAt), nanosPtr(js.CompletedAt), js.Progress, js.CurrentNode,
+		js.NodesCompleted, js.NodesFailed, js.Duration, js.Activations, js.Events, string(states))
+	if err != nil {
+		return fmt.Errorf("upsert job %s: %w", js.JobID, err)
+	}
+	return nil
+}
