@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/lexer"
+	"github.com/goccy/go-yaml/token"
 )
 
 // ErrEmpty is returned for a definition with no content.
@@ -39,6 +41,13 @@ func yamlToJSON(src []byte) (out []byte, err error) {
 			out, err = nil, fmt.Errorf("invalid YAML: %v", r)
 		}
 	}()
+	// Aliases can expand exponentially ("billion laughs"); flows never need
+	// them, so they are refused before anything is expanded.
+	for _, tk := range lexer.Tokenize(string(src)) {
+		if tk.Type == token.AliasType {
+			return nil, fmt.Errorf("invalid YAML: aliases (*%s) are not supported in flow definitions", tk.Value)
+		}
+	}
 	var probe any
 	if err := yaml.Unmarshal(src, &probe); err != nil {
 		return nil, fmt.Errorf("invalid YAML: %s", firstLine(err.Error()))

@@ -1,0 +1,181 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"testing"
+	"time"
+
+	switchyard "github.com/switchyard/switchyard"
+	"github.com/switchyard/switchyard/backend/events"
+	"github.com/switchyard/switchyard/backend/flow"
+	"github.com/switchyard/switchyard/backend/store"
+)
+
+func open(t *testing.T, dir string) *store.Store {
+	t.Helper()
+	migrations, err := fs.Sub(switchyard.Migrations, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := store.Open(context.Background(), dir, migrations, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func sampleFlow(id, name string) *flow.Flow {
+	return &flow.Flow{ID: id, Name: name, Routines: map[string]flow.RoutineSpec{"start": {Kind: "input"}}, Connections: []flow.Connection{}}
+}
+
+func TestFlowVersionsSurviveUpdateDeleteAndRestart(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := open(t, dir)
+	v1, err := s.CreateFlow(ctx, sampleFlow("orders", "first"))
+	if err != nil || v1.Version != 1 {
+		t.Fatalf("create: %v %+v", err, v1)
+	}
+	if _, err := s.CreateFlow(ctx, sampleFlow("orders", "dup")); !errors.Is(err, store.ErrExists) {
+		t.Fatalf("duplicate create: %v", err)
+	}
+	v2, err := s.UpdateFlow(ctx, sampleFlow("orders", "second"))
+	if err != nil || v2.Version != 2 {
+		t.Fatalf("update: %v %+v", err, v2)
+	}
+	if _, err := s.UpdateFlow(ctx, sampleFlow("ghost", "x")); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("update unknown: %v", err)
+	}
+	s.Close()
+
+	s = open(t, dir)
+	defer s.Close()
+	cur, err := s.GetFlow(ctx, "orders", 0)
+	if err != nil || cur.Name != "second" || cur.Version != 2 {
+		t.Fatalf("current after restart: %v %+v", err, cur)
+	}
+	old, err := s.GetFlow(ctx, "orders", 1)
+	if err != nil || old.Name != "first" {
+		t.Fatalf("version 1: %v %+v", err, old)
+	}
+	list, total, err := s.ListFlows(ctx, 10, 0)
+	if err != nil || total != 1 || list[0].RoutineCount != 1 || list[0].Version != 2 {
+		t.Fatalf("list: %v %d %+v", err, total, list)
+	}
+	if err := s.DeleteFlow(ctx, "orders"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetFlow(ctx, "orders", 0); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("get deleted: %v", err)
+	}
+	if _, err := s.GetFlow(ctx, "orders", 1); err != nil {
+		t.Fatalf("a deleted flow's versions stay readable for its jobs: %v", err)
+	}
+	again, err := s.CreateFlow(ctx, sampleFlow("orders", "reborn"))
+	if err != nil || again.Version != 3 {
+		t.Fatalf("re-create continues versions: %v %+v", err, again)
+	}
+}
+
+// publishJob writes a small job's log through the writer.
+func publishJob(w *store.Writer, id string, n int, final string) {
+	now := time.Now()
+	state := &events.JobState{JobID: id, FlowID: "f", FlowVersion: 1, Status: events.StatusRunning, CreatedAt: now, StartedAt: &now,
+		Params: map[string]any{"v": 1.0}, RoutineStates: map[string]*events.RoutineState{"a": {Status: events.StatePending}}}
+	seq := int64(0)
+	pub := func(ev *events.Event) {
+		seq++
+		ev.Seq, ev.JobID, ev.FlowID, ev.Time = seq, id, "f", time.Now()
+		w.Publish(ev)
+	}
+	pub(&events.Event{Type: events.JobStarted, Job: state})
+	for i := 0; i < n; i++ {
+		pub(&events.Event{Type: events.RoutineStarted, RoutineID: "a", ActivationID: int64(i + 1), Data: map[string]any{"i": float64(i)}})
+		pub(&events.Event{Type: events.Log, RoutineID: "a", Level: "debug", Message: "step done"})
+	}
+	pub(&events.Event{Type: events.Log, RoutineID: "b", Level: "warning", Message: "Disk 100% full_ish"})
+	if final != "" {
+		end := *state
+		end.Status = final
+		end.Result = "ok"
+		pub(&events.Event{Type: map[string]string{events.StatusCompleted: events.JobCompleted, events.StatusFailed: events.JobFailed}[final], Job: &end})
+	}
+}
+
+func TestWriterStoresEventsJobsAndLogs(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := open(t, dir)
+	publishJob(s.Writer, "job_1", 500, events.StatusCompleted)
+	publishJob(s.Writer, "job_2", 3, "") // still running when the process "dies"
+	if err := s.Writer.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s.Writer.Backlog() != 0 {
+		t.Fatalf("backlog %d after sync", s.Writer.Backlog())
+	}
+	evs, err := s.Events(ctx, "job_1", 0, 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 1+1000+1+1 {
+		t.Fatalf("stored %d events", len(evs))
+	}
+	for i, ev := range evs {
+		if ev.Seq != int64(i+1) {
+			t.Fatalf("event %d has seq %d", i, ev.Seq)
+		}
+	}
+	tail, _ := s.Events(ctx, "job_1", 1000, 2)
+	if len(tail) != 2 || tail[0].Seq != 1001 || tail[1].Seq != 1002 {
+		t.Fatalf("since/limit: %+v", tail)
+	}
+	js, err := s.GetJob(ctx, "job_1")
+	if err != nil || js.Status != events.StatusCompleted || js.Result != "ok" || js.RoutineStates["a"] == nil {
+		t.Fatalf("job: %v %+v", err, js)
+	}
+
+	logs, total, err := s.Logs(ctx, "job_1", store.LogFilter{MinLevel: store.LevelRank("warning"), Limit: 10})
+	if err != nil || total != 1 || logs[0].RoutineID != "b" {
+		t.Fatalf("warning logs: %v %d %+v", err, total, logs)
+	}
+	// LIKE wildcards in q are literal.
+	if _, n, _ := s.Logs(ctx, "job_1", store.LogFilter{Query: "100% full_", Limit: 10}); n != 1 {
+		t.Fatalf("q with wildcards matched %d", n)
+	}
+	if _, n, _ := s.Logs(ctx, "job_1", store.LogFilter{Query: "1_0", Limit: 10}); n != 0 {
+		t.Fatalf("underscore must not be a wildcard, matched %d", n)
+	}
+	page, n, _ := s.Logs(ctx, "job_1", store.LogFilter{RoutineID: "a", Limit: 5, Offset: 10})
+	if n != 500 || len(page) != 5 || page[0].Seq <= 0 {
+		t.Fatalf("paging: %d %+v", n, page)
+	}
+	s.Close()
+
+	// Restart: everything is there, and the job that was running is failed.
+	s = open(t, dir)
+	defer s.Close()
+	if n, err := s.MarkInterrupted(ctx); err != nil || n != 1 {
+		t.Fatalf("interrupted: %d %v", n, err)
+	}
+	js2, _ := s.GetJob(ctx, "job_2")
+	if js2.Status != events.StatusFailed || js2.Error != "interrupted" {
+		t.Fatalf("job_2 after restart: %+v", js2)
+	}
+	list, total, err := s.ListJobs(ctx, store.JobFilter{Status: events.StatusCompleted, Limit: 10})
+	if err != nil || total != 1 || list[0].JobID != "job_1" {
+		t.Fatalf("list: %v %d", err, total)
+	}
+	if _, err := s.GetJob(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown job: %v", err)
+	}
+}
+
+func TestMigrationsApplyOnce(t *testing.T) {
+	dir := t.TempDir()
+	open(t, dir).Close()
+	s := open(t, dir) // second open must not re-run 0001 (it would fail on CREATE TABLE)
+	s.Close()
+}
