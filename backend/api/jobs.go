@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -131,7 +132,7 @@ func (a *API) controlJob(action string, op func(string) (events.JobState, error)
 		case err == nil:
 			c.JSON(http.StatusOK, js)
 		case errors.Is(err, engine.ErrConflict):
-			fail(c, http.StatusConflict, "JOB_STATE_CONFLICT", fmt.Sprintf("cannot %s: %v", action, errors.Unwrap(err)))
+			fail(c, http.StatusConflict, "JOB_STATE_CONFLICT", fmt.Sprintf("cannot %s: %s", action, strings.TrimPrefix(err.Error(), engine.ErrConflict.Error()+": ")))
 		case errors.Is(err, engine.ErrJobNotActive):
 			stored, ok := a.loadJob(c)
 			if ok {

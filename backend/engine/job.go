@@ -64,7 +64,7 @@ func (j *job) start(entry *node, slot string) events.JobState {
 	j.publishLocked(&events.Event{
 		Type: events.JobStarted,
 		Data: map[string]any{"entry_routine": entry.id, "params": j.state.Params},
-		Job:  j.snapshotPtrLocked(),
+		Job:  j.startSnapshotLocked(),
 	})
 	if t := j.plan.Flow.Timeout(); t > 0 {
 		j.timer = time.AfterFunc(t, func() {
@@ -396,6 +396,13 @@ func (j *job) finalizeLocked() {
 	j.cancel()
 	close(j.done)
 	j.e.forget(j.state.JobID)
+}
+
+// startSnapshotLocked is the job record at start; every routine is still
+// pending then, so the states are left out to keep the first event small.
+func (j *job) startSnapshotLocked() *events.JobState {
+	s := j.snapshotLocked(false)
+	return &s
 }
 
 func (j *job) snapshotPtrLocked() *events.JobState {
