@@ -18,7 +18,8 @@ type Activation struct {
 	Parent    *Activation
 	RoutineID string
 	Slot      string
-	// Source is the routine whose emit delivered Data ("" for the entry).
+	// Source is the "routine.event" whose emit delivered Data ("" for the
+	// entry), so two connections from one routine are told apart.
 	Source string
 	Data   any
 
@@ -72,7 +73,8 @@ func (a *Activation) SetShared(key string, value any) {
 }
 
 // WithState runs fn with the routine's private state in this job, locked
-// against the routine's other activations.
+// against the routine's other activations. fn must not call back into the
+// activation (Emit, Log, SetShared…): the lock is not re-entrant.
 func (a *Activation) WithState(fn func(state map[string]any)) {
 	j := a.job
 	j.mu.Lock()
@@ -110,6 +112,8 @@ func (a *Activation) Log(level, message string) {
 
 // Emit delivers data to every slot connected to event, each delivery a new
 // activation. It fails if the routine has no such event or the job is ending.
+// Every target receives the same value: routines must treat their input as
+// read-only.
 func (a *Activation) Emit(ctx context.Context, event string, data any) error {
 	if _, ok := a.node.events[event]; !ok {
 		return fmt.Errorf("routine %q has no event %q", a.RoutineID, event)
@@ -128,10 +132,11 @@ func (a *Activation) Emit(ctx context.Context, event string, data any) error {
 	a.emitted++
 	a.output = data
 	j.publishLocked(&events.Event{Type: events.EventEmit, RoutineID: a.RoutineID, ActivationID: a.ID, Event: event, Data: data})
+	source := a.RoutineID + "." + event
 	for _, t := range a.node.outs[event] {
 		j.enqueueLocked(&Activation{
-			ParentID: a.ID, Parent: a, RoutineID: t.node.id, Slot: t.slot, Source: a.RoutineID,
-			Data: mapParams(data, t.mapping), node: t.node, job: j,
+			ParentID: a.ID, Parent: a, RoutineID: t.node.id, Slot: t.slot,
+			Data: mapParams(data, t.mapping), node: t.node, job: j, Source: source,
 		})
 	}
 	j.spawnLocked()

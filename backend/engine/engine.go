@@ -169,12 +169,16 @@ func (e *Engine) Active() []events.JobState {
 	return out
 }
 
-// Done returns a channel closed when the job ends, or nil if it is not active.
+// closed is returned by Done for jobs that are not active.
+var closed = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// Done returns a channel closed when the job ends; for a job that is not
+// active (already ended, or unknown) it is closed already.
 func (e *Engine) Done(id string) <-chan struct{} {
 	if j := e.job(id); j != nil {
 		return j.done
 	}
-	return nil
+	return closed
 }
 
 // Pause stops dispatching new activations; the job becomes paused once the

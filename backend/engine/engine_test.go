@@ -141,12 +141,8 @@ func mustFlow(t *testing.T, src string) *flow.Flow {
 
 func waitDone(t *testing.T, e *engine.Engine, id string) {
 	t.Helper()
-	done := e.Done(id)
-	if done == nil {
-		return
-	}
 	select {
-	case <-done:
+	case <-e.Done(id):
 	case <-time.After(10 * time.Second):
 		t.Fatalf("job %s did not end", id)
 	}

@@ -34,6 +34,8 @@ type job struct {
 	shared         map[string]any            // replaced, never mutated: readers take the pointer
 	private        map[string]map[string]any // per-routine state (merge)
 	started        time.Time
+	failedRoutine  string // the routine whose failure ended the job
+	failType       string
 }
 
 func newJob(e *Engine, plan *Plan, id, entry string, params any) *job {
@@ -269,7 +271,7 @@ func (j *job) finishActivation(a *Activation, err error, skipped bool) {
 		j.updateProgressLocked()
 		j.publishLocked(&events.Event{
 			Type: events.RoutineCompleted, RoutineID: a.RoutineID, ActivationID: a.ID,
-			Slot: a.Slot, Duration: dur, Emitted: a.emitted, Data: a.output,
+			Slot: a.Slot, Duration: dur, Emitted: a.emitted,
 		})
 		return
 	}
@@ -292,6 +294,7 @@ func (j *job) finishActivation(a *Activation, err error, skipped bool) {
 		Message: fmt.Sprintf("routine %q failed: %s", a.RoutineID, msg),
 	})
 	if a.node.policy.Strategy == "stop" || a.node.policy.Strategy == "retry" {
+		j.failedRoutine, j.failType = a.RoutineID, errorType(err)
 		j.endLocked(events.StatusFailed, fmt.Sprintf("routine %q failed: %s", a.RoutineID, msg))
 	}
 }
@@ -392,6 +395,16 @@ func (j *job) finalizeLocked() {
 	ev := &events.Event{Type: typ, Status: j.ending, Error: j.state.Error, Duration: j.state.Duration}
 	ev.Job = j.snapshotPtrLocked()
 	ev.Job.Events = j.seq + 1 // counts this event too
+	switch j.ending {
+	case events.StatusCompleted:
+		ev.Data = map[string]any{"duration": j.state.Duration, "total_events": ev.Job.Events, "result": j.state.Result,
+			"nodes_completed": ev.Job.NodesCompleted, "nodes_failed": ev.Job.NodesFailed}
+	case events.StatusFailed:
+		ev.Data = map[string]any{"error": j.state.Error, "error_type": j.failType, "routine_id": j.failedRoutine}
+		ev.RoutineID = j.failedRoutine
+	case events.StatusCancelled:
+		ev.Data = map[string]any{"reason": "Cancelled via API"}
+	}
 	j.publishLocked(ev)
 	j.cancel()
 	close(j.done)

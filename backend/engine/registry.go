@@ -111,11 +111,17 @@ type kindInfo struct{ k *Kind }
 
 func (i kindInfo) Slots(map[string]any) []string { return i.k.Slots }
 
-func (i kindInfo) Events(cfg map[string]any) []string {
-	if i.k.EventsFor != nil {
-		return i.k.EventsFor(cfg)
+func (i kindInfo) Events(cfg map[string]any) (events []string) {
+	if i.k.EventsFor == nil {
+		return i.k.Events
 	}
-	return i.k.Events
+	// A kind's EventsFor sees user config before Build has checked it.
+	defer func() {
+		if recover() != nil {
+			events = nil
+		}
+	}()
+	return i.k.EventsFor(cfg)
 }
 
 func (i kindInfo) CheckConfig(cfg map[string]any) error {

@@ -73,9 +73,9 @@ type Event struct {
 	// Progress and CurrentNode are the job's after this event.
 	Progress    float64 `json:"progress"`
 	CurrentNode string  `json:"current_node,omitempty"`
-	// Job is the job's full state on job_* events, so a stored log alone
-	// can rebuild the job record.
-	Job *JobState `json:"job,omitempty"`
+	// Job is the job's state on job_* events; the store keeps it as the
+	// job's record. It is not part of the event's JSON.
+	Job *JobState `json:"-"`
 }
 
 // JobState is a job's record as the API returns it and the store keeps it.

@@ -123,6 +123,7 @@ func (s *Store) Events(ctx context.Context, jobID string, since int64, limit int
 			if ev.Seq <= since {
 				continue
 			}
+			ev.JobID = jobID
 			out = append(out, ev)
 			if len(out) == limit {
 				break

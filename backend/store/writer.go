@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -101,6 +100,10 @@ func (w *Writer) Sync(ctx context.Context) error {
 	}
 }
 
+// linger is how long the writer lets events accumulate after the first one
+// arrives, so a batch carries many jobs' events in one transaction.
+const linger = 2 * time.Millisecond
+
 func (w *Writer) loop() {
 	defer close(w.stopped)
 	for {
@@ -109,6 +112,10 @@ func (w *Writer) loop() {
 		case <-w.stop:
 			w.drain()
 			return
+		}
+		select {
+		case <-time.After(linger):
+		case <-w.stop:
 		}
 		w.drain()
 	}
@@ -171,15 +178,7 @@ func (w *Writer) write(batch []*events.Event) error {
 			order = append(order, ev.JobID)
 		}
 		c.last = ev.Seq
-		line, err := json.Marshal(ev)
-		if err != nil {
-			// Data comes from routines as JSON-compatible values; if one
-			// is not, store the event without it rather than lose it.
-			stripped := *ev
-			stripped.Data = map[string]any{"unencodable": err.Error()}
-			line, _ = json.Marshal(&stripped)
-		}
-		c.body = append(append(c.body, line...), '\n')
+		c.body = append(ev.AppendStored(c.body), '\n')
 		if ev.Job != nil {
 			jobs[ev.JobID] = ev.Job
 		}
@@ -198,10 +197,8 @@ func (w *Writer) write(batch []*events.Event) error {
 	}); err != nil {
 		return err
 	}
-	for _, js := range jobs {
-		if err := upsertJob(tx, js); err != nil {
-			return err
-		}
+	if err := upsertJobs(tx, jobs); err != nil {
+		return err
 	}
 	if err := insertLogs(tx, logs); err != nil {
 		return err
@@ -240,33 +237,40 @@ func insertChunks(tx *sqlx.Tx, ids []string, get func(string) (int64, int64, []b
 	return nil
 }
 
-func upsertJob(tx *sqlx.Tx, js *events.JobState) error {
-	params, err := json.Marshal(js.Params)
-	if err != nil {
-		params = []byte("null")
+const upsertJobSQL = `INSERT INTO jobs (id, flow_id, flow_version, status, entry_routine_id, params, result, error,
+		created_at, started_at, completed_at, progress, current_node, nodes_completed, nodes_failed, duration,
+		activations, events, routine_states)
+	VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+	ON CONFLICT (id) DO UPDATE SET status = excluded.status, result = excluded.result, error = excluded.error,
+		started_at = excluded.started_at, completed_at = excluded.completed_at, progress = excluded.progress,
+		current_node = excluded.current_node, nodes_completed = excluded.nodes_completed,
+		nodes_failed = excluded.nodes_failed, duration = excluded.duration, activations = excluded.activations,
+		events = excluded.events,
+		routine_states = CASE WHEN excluded.routine_states = '{}' THEN jobs.routine_states ELSE excluded.routine_states END`
+
+// upsertJobs writes the latest state of each job in the batch.
+func upsertJobs(tx *sqlx.Tx, jobs map[string]*events.JobState) error {
+	if len(jobs) == 0 {
+		return nil
 	}
-	result, err := json.Marshal(js.Result)
+	stmt, err := tx.Prepare(upsertJobSQL)
 	if err != nil {
-		result = []byte("null")
+		return fmt.Errorf("prepare job upsert: %w", err)
 	}
-	states, err := json.Marshal(js.RoutineStates)
-	if err != nil || js.RoutineStates == nil {
-		states = []byte("{}")
-	}
-	_, err = tx.Exec(`INSERT INTO jobs (id, flow_id, flow_version, status, entry_routine_id, params, result, error,
-			created_at, started_at, completed_at, progress, current_node, nodes_completed, nodes_failed, duration,
-			activations, events, routine_states)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
-		ON CONFLICT (id) DO UPDATE SET status = excluded.status, result = excluded.result, error = excluded.error,
-			started_at = excluded.started_at, completed_at = excluded.completed_at, progress = excluded.progress,
-			current_node = excluded.current_node, nodes_completed = excluded.nodes_completed,
-			nodes_failed = excluded.nodes_failed, duration = excluded.duration, activations = excluded.activations,
-			events = excluded.events, routine_states = excluded.routine_states`,
-		js.JobID, js.FlowID, js.FlowVersion, js.Status, js.EntryRoutineID, string(params), string(result), js.Error,
-		nanos(js.CreatedAt), nanosPtr(js.StartedAt), nanosPtr(js.CompletedAt), js.Progress, js.CurrentNode,
-		js.NodesCompleted, js.NodesFailed, js.Duration, js.Activations, js.Events, string(states))
-	if err != nil {
-		return fmt.Errorf("upsert job %s: %w", js.JobID, err)
+	defer stmt.Close()
+	var buf []byte
+	for _, js := range jobs {
+		buf = events.AppendValue(buf[:0], js.Params)
+		params := string(buf)
+		buf = events.AppendValue(buf[:0], js.Result)
+		result := string(buf)
+		buf = events.AppendRoutineStates(buf[:0], js.RoutineStates)
+		_, err = stmt.Exec(js.JobID, js.FlowID, js.FlowVersion, js.Status, js.EntryRoutineID, params, result, js.Error,
+			nanos(js.CreatedAt), nanosPtr(js.StartedAt), nanosPtr(js.CompletedAt), js.Progress, js.CurrentNode,
+			js.NodesCompleted, js.NodesFailed, js.Duration, js.Activations, js.Events, string(buf))
+		if err != nil {
+			return fmt.Errorf("upsert job %s: %w", js.JobID, err)
+		}
 	}
 	return nil
 }

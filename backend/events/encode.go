@@ -1,0 +1,255 @@
+package events
+
+import (
+	"encoding/json"
+	"math"
+	"slices"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// Encoding events is the hot path of the event log (tens of events per job),
+// so Event has a hand-written encoder: no reflection, no map-key sorting via
+// reflect. The output is the same JSON encoding/json would produce from the
+// struct tags, and json.Unmarshal reads it back.
+
+// MarshalJSON encodes the event with every field.
+func (ev Event) MarshalJSON() ([]byte, error) {
+	return ev.appendJSON(make([]byte, 0, 256), true), nil
+}
+
+// AppendStored appends the event as stored in the log: without job_id and
+// flow_id, which the log's row already holds.
+func (ev *Event) AppendStored(dst []byte) []byte {
+	return ev.appendJSON(dst, false)
+}
+
+func (ev *Event) appendJSON(b []byte, withIDs bool) []byte {
+	b = append(b, `{"seq":`...)
+	b = strconv.AppendInt(b, ev.Seq, 10)
+	b = appendStringField(b, "type", ev.Type)
+	if withIDs {
+		b = appendStringField(b, "job_id", ev.JobID)
+		b = appendOptString(b, "flow_id", ev.FlowID)
+	}
+	b = append(b, `,"time":"`...)
+	b = ev.Time.UTC().AppendFormat(b, time.RFC3339Nano)
+	b = append(b, '"')
+	b = appendOptString(b, "routine_id", ev.RoutineID)
+	b = appendOptInt(b, "activation_id", ev.ActivationID)
+	b = appendOptInt(b, "parent_id", ev.ParentID)
+	b = appendOptString(b, "slot", ev.Slot)
+	b = appendOptString(b, "event", ev.Event)
+	if ev.Data != nil {
+		b = append(b, `,"data":`...)
+		b = AppendValue(b, ev.Data)
+	}
+	b = appendOptString(b, "status", ev.Status)
+	b = appendOptString(b, "error", ev.Error)
+	b = appendOptString(b, "error_type", ev.ErrorType)
+	b = appendOptString(b, "level", ev.Level)
+	b = appendOptString(b, "message", ev.Message)
+	if ev.Duration != 0 {
+		b = append(b, `,"duration":`...)
+		b = appendFloat(b, ev.Duration)
+	}
+	b = appendOptInt(b, "attempt", int64(ev.Attempt))
+	b = appendOptInt(b, "events_emitted", int64(ev.Emitted))
+	b = append(b, `,"progress":`...)
+	b = appendFloat(b, ev.Progress)
+	b = appendOptString(b, "current_node", ev.CurrentNode)
+	return append(b, '}')
+}
+
+func appendStringField(b []byte, name, v string) []byte {
+	b = append(b, ',', '"')
+	b = append(b, name...)
+	b = append(b, '"', ':')
+	return appendString(b, v)
+}
+
+func appendOptString(b []byte, name, v string) []byte {
+	if v == "" {
+		return b
+	}
+	return appendStringField(b, name, v)
+}
+
+func appendOptInt(b []byte, name string, v int64) []byte {
+	if v == 0 {
+		return b
+	}
+	b = append(b, ',', '"')
+	b = append(b, name...)
+	b = append(b, '"', ':')
+	return strconv.AppendInt(b, v, 10)
+}
+
+// AppendValue appends a JSON-compatible value (what routines produce:
+// nil, bool, float64, string, []any, map[string]any) as JSON, with object
+// keys sorted as encoding/json sorts them. Other types go through
+// encoding/json; a value it cannot encode becomes null.
+func AppendValue(b []byte, v any) []byte {
+	switch x := v.(type) {
+	case nil:
+		return append(b, "null"...)
+	case bool:
+		return strconv.AppendBool(b, x)
+	case float64:
+		return appendFloat(b, x)
+	case int:
+		return strconv.AppendInt(b, int64(x), 10)
+	case int64:
+		return strconv.AppendInt(b, x, 10)
+	case string:
+		return appendString(b, x)
+	case []any:
+		b = append(b, '[')
+		for i, e := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = AppendValue(b, e)
+		}
+		return append(b, ']')
+	case map[string]any:
+		var stack [16]string
+		keys := stack[:0]
+		for k := range x {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		b = append(b, '{')
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, k)
+			b = append(b, ':')
+			b = AppendValue(b, x[k])
+		}
+		return append(b, '}')
+	default:
+		raw, err := json.Marshal(x)
+		if err != nil {
+			return append(b, "null"...)
+		}
+		return append(b, raw...)
+	}
+}
+
+// appendFloat formats like encoding/json; NaN and ±Inf (not JSON) become null.
+func appendFloat(b []byte, f float64) []byte {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return append(b, "null"...)
+	}
+	abs := math.Abs(f)
+	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		b = strconv.AppendFloat(b, f, 'e', -1, 64)
+		// Clean up e-09 to e-9, as encoding/json does.
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+		return b
+	}
+	return strconv.AppendFloat(b, f, 'f', -1, 64)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString writes s as a JSON string, escaping like encoding/json
+// (including <, >, & and U+2028/U+2029) and replacing invalid UTF-8.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// AppendRoutineStates encodes a job's routine states as a JSON object.
+func AppendRoutineStates(b []byte, states map[string]*RoutineState) []byte {
+	keys := make([]string, 0, len(states))
+	for k := range states {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		st := states[k]
+		b = appendString(b, k)
+		b = append(b, `:{"status":`...)
+		b = appendString(b, st.Status)
+		b = append(b, `,"output":`...)
+		b = AppendValue(b, st.Output)
+		b = append(b, `,"error":`...)
+		if st.Error == nil {
+			b = append(b, "null"...)
+		} else {
+			b = appendString(b, *st.Error)
+		}
+		b = appendTimeField(b, "started_at", st.StartedAt)
+		b = appendTimeField(b, "completed_at", st.CompletedAt)
+		b = append(b, `,"activations":`...)
+		b = strconv.AppendInt(b, int64(st.Activations), 10)
+		b = append(b, '}')
+	}
+	return append(b, '}')
+}
+
+func appendTimeField(b []byte, name string, t *time.Time) []byte {
+	b = append(b, ',', '"')
+	b = append(b, name...)
+	b = append(b, '"', ':')
+	if t == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '"')
+	b = t.AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"')
+}
