@@ -12,7 +12,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 GOFLAGS_COMMON := -trimpath
 RACE_PKGS := ./backend/engine/... ./backend/events/... ./backend/routines/...
 GO_SRC    := $(shell find backend examples -name '*.go' 2>/dev/null) embed.go go.mod go.sum $(wildcard migrations/*.sql)
-WEB_SRC   := $(shell find web/src web/index.html web/vite.config.ts web/tsconfig.json -type f 2>/dev/null) package.json package-lock.json
+WEB_SRC   := $(shell find web/src web/public web/index.html web/vite.config.ts web/tsconfig.json -type f 2>/dev/null) package.json package-lock.json
 
 .PHONY: all build run test test-go test-race test-web test-e2e vet fmt-check templ templ-check web bench clean
 
@@ -70,4 +70,5 @@ bench:
 	$(GO) run $(GOFLAGS_COMMON) ./backend/cmd/benchtable
 
 clean:
-	rm -rf bin web/dist/assets web/dist/index.html web/dist/.vite
+	rm -rf bin
+	find web/dist -mindepth 1 ! -name .keep -exec rm -rf {} +

@@ -87,8 +87,11 @@ func (j *job) publishLocked(ev *events.Event) {
 	ev.JobID = j.state.JobID
 	ev.FlowID = j.state.FlowID
 	ev.Time = time.Now()
-	ev.Progress = j.state.Progress
-	ev.CurrentNode = j.state.CurrentNode
+	switch ev.Type {
+	case events.RoutineStarted, events.EventEmit, events.Log:
+	default:
+		ev.Progress = j.state.Progress
+	}
 	j.state.Events = j.seq
 	j.e.sink.Publish(ev)
 }

@@ -56,9 +56,10 @@ func (ev *Event) appendJSON(b []byte, withIDs bool) []byte {
 	}
 	b = appendOptInt(b, "attempt", int64(ev.Attempt))
 	b = appendOptInt(b, "events_emitted", int64(ev.Emitted))
-	b = append(b, `,"progress":`...)
-	b = appendFloat(b, ev.Progress)
-	b = appendOptString(b, "current_node", ev.CurrentNode)
+	if ev.Progress != 0 {
+		b = append(b, `,"progress":`...)
+		b = appendFloat(b, ev.Progress)
+	}
 	return append(b, '}')
 }
 

@@ -17,7 +17,7 @@ func TestEncoderMatchesEncodingJSON(t *testing.T) {
 			Data: map[string]any{"params": map[string]any{"z": 1.0, "a": []any{"x", true, nil, 1e21, 1e-7, -0.5}}, "entry_routine": "start"}},
 		{Seq: 42, Type: RoutineFailed, JobID: "job_1", Time: time.Unix(0, 0).UTC(), RoutineID: "r", ActivationID: 7, ParentID: 3,
 			Slot: "input", Error: "bad <html> & \"quotes\"\n\t\u2028 \x01", ErrorType: "*errors.errorString", Duration: 0.000123, Attempt: 2,
-			Progress: 0.25, CurrentNode: "r", Status: "retrying"},
+			Progress: 0.25, Status: "retrying"},
 		{Seq: 3, Type: Log, JobID: "j", Time: time.Unix(1700000000, 123456789).UTC(), Level: "info", Message: "héllo \xff wörld", Emitted: 3},
 	}
 	for _, ev := range evs {

@@ -70,9 +70,11 @@ type Event struct {
 	Attempt int `json:"attempt,omitempty"`
 	// Emitted counts the events an activation emitted (routine_completed).
 	Emitted int `json:"events_emitted,omitempty"`
-	// Progress and CurrentNode are the job's after this event.
-	Progress    float64 `json:"progress"`
-	CurrentNode string  `json:"current_node,omitempty"`
+	// Progress is the job's progress after this event. It only changes
+	// when a routine ends, so it is sent on routine_completed,
+	// routine_failed and job_* events (the routine_id of the latest
+	// routine_started is the job's current node).
+	Progress float64 `json:"progress,omitempty"`
 	// Job is the job's state on job_* events; the store keeps it as the
 	// job's record. It is not part of the event's JSON.
 	Job *JobState `json:"-"`

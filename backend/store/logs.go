@@ -31,7 +31,7 @@ func LevelRank(level string) int {
 // LogLine is one stored log line of a job.
 type LogLine struct {
 	Seq       int64     `json:"seq"`
-	Time      time.Time `json:"timestamp"`
+	Time      time.Time `json:"time"`
 	Level     string    `json:"level"`
 	RoutineID string    `json:"routine_id"`
 	Message   string    `json:"message"`

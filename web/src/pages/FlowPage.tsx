@@ -1,0 +1,126 @@
+import { useState, type FormEvent } from 'react'
+import { api } from '../api'
+import { ErrorAlert } from '../components/ErrorAlert'
+import { FlowGraph } from '../components/FlowGraph'
+import { JobsTable } from '../components/JobsTable'
+import { parseParams } from '../params'
+import { Link, navigate } from '../router'
+import { paths } from '../routes'
+import { usePolling } from '../usePolling'
+
+export function FlowPage({ id }: { id: string }) {
+  const flow = usePolling(() => api.getFlow(id), null, `flow:${id}`)
+  const dsl = usePolling(() => api.getFlowDsl(id, 'yaml'), null, `dsl:${id}`)
+  const jobs = usePolling(() => api.listJobs({ flow_id: id, limit: 10 }), 2000, `flow-jobs:${id}`)
+
+  return (
+    <section>
+      <header className="page-header">
+        <h1>
+          <span className="dim">Flow</span> <span className="mono">{id}</span>
+        </h1>
+        {flow.data && (
+          <span className="dim">
+            {flow.data.name ? `${flow.data.name} · ` : ''}version {flow.data.version}
+          </span>
+        )}
+      </header>
+      <ErrorAlert error={flow.error} testId="load-error" />
+      {flow.data?.description && <p>{flow.data.description}</p>}
+
+      <div className="grid-2">
+        <div className="panel">
+          <h2>Graph</h2>
+          {flow.data ? (
+            <FlowGraph routines={flow.data.routines ?? {}} connections={flow.data.connections ?? []} />
+          ) : (
+            <p className="dim">{flow.error ? 'Unavailable.' : 'Loading…'}</p>
+          )}
+        </div>
+        <div className="panel">
+          <h2>Definition (YAML)</h2>
+          {dsl.error ? (
+            <ErrorAlert error={dsl.error} testId="dsl-error" />
+          ) : (
+            <pre className="code" data-testid="flow-yaml">
+              {dsl.data ?? 'Loading…'}
+            </pre>
+          )}
+        </div>
+      </div>
+
+      <StartJobForm flowId={id} />
+
+      <div className="panel">
+        <h2>
+          Recent jobs <Link to={paths.jobs({ flow_id: id })}>all</Link>
+        </h2>
+        <ErrorAlert error={jobs.error} testId="jobs-error" />
+        {jobs.data ? <JobsTable jobs={jobs.data.jobs} showFlow={false} /> : !jobs.error && <p className="dim">Loading…</p>}
+      </div>
+    </section>
+  )
+}
+
+function StartJobForm({ flowId }: { flowId: string }) {
+  const [text, setText] = useState('{}')
+  const [parseError, setParseError] = useState<string | undefined>()
+  const [serverError, setServerError] = useState<unknown>()
+  const [busy, setBusy] = useState(false)
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault()
+    setServerError(undefined)
+    const parsed = parseParams(text)
+    if (!parsed.ok) {
+      setParseError(parsed.error)
+      return
+    }
+    setParseError(undefined)
+    setBusy(true)
+    try {
+      const job = await api.startJob({ flow_id: flowId, params: parsed.value })
+      navigate(paths.job(job.job_id))
+    } catch (err) {
+      setServerError(err)
+      setBusy(false)
+    }
+  }
+
+  const onChange = (value: string) => {
+    setText(value)
+    if (parseError) {
+      const p = parseParams(value)
+      setParseError(p.ok ? undefined : p.error)
+    }
+  }
+
+  return (
+    <form className="panel start-form" onSubmit={submit} data-testid="start-job-form">
+      <h2>Start job</h2>
+      <label htmlFor="params-input">Params (JSON object)</label>
+      <textarea
+        id="params-input"
+        data-testid="params-input"
+        className={parseError ? 'invalid' : undefined}
+        value={text}
+        rows={5}
+        spellCheck={false}
+        aria-invalid={parseError ? true : undefined}
+        aria-describedby={parseError ? 'params-error' : undefined}
+        onChange={(e) => onChange(e.target.value)}
+      />
+      {parseError && (
+        <p id="params-error" className="field-error" data-testid="params-error" role="alert">
+          {parseError}
+        </p>
+      )}
+      <ErrorAlert error={serverError} />
+      <div className="actions">
+        <button type="submit" className="btn btn-primary" data-testid="btn-start-job" disabled={busy}>
+          {busy ? 'Starting…' : 'Start job'}
+        </button>
+      </div>
+    </form>
+  )
+}

@@ -1,0 +1,134 @@
+import { api, JOB_STATUSES } from '../api'
+import { ErrorAlert } from '../components/ErrorAlert'
+import { JobsTable } from '../components/JobsTable'
+import { navigate, useLocation } from '../router'
+import { paths } from '../routes'
+import { usePolling } from '../usePolling'
+
+const PAGE_SIZES = [20, 50, 100]
+
+function intParam(value: string | null, fallback: number, min: number, max: number): number {
+  if (value === null || value === '') return fallback
+  const n = Number.parseInt(value, 10)
+  if (!Number.isFinite(n)) return fallback
+  return Math.max(min, Math.min(max, n))
+}
+
+/** Filters and page of the jobs list, read from the URL query. */
+export function readJobsQuery(search: URLSearchParams) {
+  return {
+    flow_id: search.get('flow_id') ?? '',
+    status: search.get('status') ?? '',
+    limit: intParam(search.get('limit'), 20, 1, 1000),
+    offset: intParam(search.get('offset'), 0, 0, Number.MAX_SAFE_INTEGER),
+  }
+}
+
+export function JobsPage() {
+  const { search } = useLocation()
+  const q = readJobsQuery(search)
+  const key = `jobs:${q.flow_id}:${q.status}:${q.limit}:${q.offset}`
+  const jobs = usePolling(
+    () => api.listJobs({ flow_id: q.flow_id || undefined, status: q.status || undefined, limit: q.limit, offset: q.offset }),
+    2000,
+    key,
+  )
+  const flows = usePolling(() => api.listFlows({ limit: 1000 }), null, 'jobs-flow-options')
+
+  const update = (change: Partial<typeof q>) => {
+    const next = { ...q, ...change }
+    navigate(
+      paths.jobs({
+        flow_id: next.flow_id || undefined,
+        status: next.status || undefined,
+        limit: next.limit === 20 ? undefined : next.limit,
+        offset: next.offset === 0 ? undefined : next.offset,
+      }),
+      { replace: true },
+    )
+  }
+
+  const total = jobs.data?.total ?? 0
+  const shown = jobs.data?.jobs.length ?? 0
+  const flowIds = (flows.data?.flows ?? []).map((f) => f.flow_id)
+  if (q.flow_id && !flowIds.includes(q.flow_id)) flowIds.push(q.flow_id)
+
+  return (
+    <section>
+      <header className="page-header">
+        <h1>Jobs</h1>
+      </header>
+      <div className="filters">
+        <label>
+          Flow{' '}
+          <select
+            data-testid="filter-flow"
+            value={q.flow_id}
+            onChange={(e) => update({ flow_id: e.target.value, offset: 0 })}
+          >
+            <option value="">all flows</option>
+            {flowIds.map((id) => (
+              <option key={id} value={id}>
+                {id}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Status{' '}
+          <select
+            data-testid="filter-status"
+            value={q.status}
+            onChange={(e) => update({ status: e.target.value, offset: 0 })}
+          >
+            <option value="">any status</option>
+            {JOB_STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Per page{' '}
+          <select
+            data-testid="page-size"
+            value={q.limit}
+            onChange={(e) => update({ limit: Number(e.target.value), offset: 0 })}
+          >
+            {[...new Set([...PAGE_SIZES, q.limit])].sort((a, b) => a - b).map((n) => (
+              <option key={n} value={n}>
+                {n}
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
+      <ErrorAlert error={jobs.error} testId="load-error" />
+      {jobs.data ? <JobsTable jobs={jobs.data.jobs} /> : !jobs.error && <p className="dim">Loading…</p>}
+      <nav className="pager" aria-label="Pagination">
+        <button
+          type="button"
+          className="btn"
+          data-testid="page-prev"
+          disabled={q.offset === 0}
+          onClick={() => update({ offset: Math.max(0, q.offset - q.limit) })}
+        >
+          ← Newer
+        </button>
+        <span className="dim" data-testid="page-info">
+          {shown === 0 ? `0 of ${total}` : `${q.offset + 1}–${q.offset + shown} of ${total}`}
+        </span>
+        <button
+          type="button"
+          className="btn"
+          data-testid="page-next"
+          disabled={q.offset + q.limit >= total}
+          onClick={() => update({ offset: q.offset + q.limit })}
+        >
+          Older →
+        </button>
+      </nav>
+    </section>
+  )
+}

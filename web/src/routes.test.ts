@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest'
+import { readJobsQuery } from './pages/JobsPage'
+import { sortRoutineStates } from './pages/JobPage'
+import { matchRoute, paths } from './routes'
+
+describe('matchRoute', () => {
+  it('maps the pages', () => {
+    expect(matchRoute('/')).toEqual({ name: 'root' })
+    expect(matchRoute('/flows')).toEqual({ name: 'flows' })
+    expect(matchRoute('/flows/')).toEqual({ name: 'flows' })
+    expect(matchRoute('/flows/orders')).toEqual({ name: 'flow', id: 'orders' })
+    expect(matchRoute('/jobs')).toEqual({ name: 'jobs' })
+    expect(matchRoute('/jobs/j_1')).toEqual({ name: 'job', id: 'j_1' })
+    expect(matchRoute('/jobs/a%20b')).toEqual({ name: 'job', id: 'a b' })
+  })
+
+  it('rejects anything else', () => {
+    expect(matchRoute('/nope')).toEqual({ name: 'notFound' })
+    expect(matchRoute('/jobs/a/b')).toEqual({ name: 'notFound' })
+    expect(matchRoute('/jobs/%E0%A4%A')).toEqual({ name: 'notFound' })
+  })
+
+  it('round-trips ids through paths', () => {
+    const id = 'weird id/with?chars'
+    expect(matchRoute(paths.flow(id))).toEqual({ name: 'flow', id })
+    expect(matchRoute(paths.job(id))).toEqual({ name: 'job', id })
+  })
+
+  it('puts jobs filters in the query', () => {
+    expect(paths.jobs()).toBe('/jobs')
+    expect(paths.jobs({ flow_id: 'orders', status: '', offset: 20 })).toBe('/jobs?flow_id=orders&offset=20')
+  })
+})
+
+describe('readJobsQuery', () => {
+  it('reads filters and clamps paging', () => {
+    expect(readJobsQuery(new URLSearchParams(''))).toEqual({ flow_id: '', status: '', limit: 20, offset: 0 })
+    expect(readJobsQuery(new URLSearchParams('flow_id=a&status=paused&limit=5000&offset=-3'))).toEqual({
+      flow_id: 'a',
+      status: 'paused',
+      limit: 1000,
+      offset: 0,
+    })
+    expect(readJobsQuery(new URLSearchParams('limit=abc&offset=40'))).toMatchObject({ limit: 20, offset: 40 })
+  })
+})
+
+describe('sortRoutineStates', () => {
+  it('orders by start time, unstarted last by id', () => {
+    const rows = sortRoutineStates({
+      z: { status: 'pending' },
+      done: { status: 'completed', started_at: '2026-01-01T00:00:02Z' },
+      start: { status: 'completed', started_at: '2026-01-01T00:00:01Z' },
+      a: { status: 'pending', started_at: '0001-01-01T00:00:00Z' },
+    })
+    expect(rows.map(([id]) => id)).toEqual(['start', 'done', 'a', 'z'])
+  })
+})
