@@ -1,0 +1,51 @@
+// Package archtest guards the direction of imports: the core packages
+// (flow, events, engine, routines) know nothing of HTTP, WebSockets or SQL;
+// those live in api, ws, ui and store, which depend on the core, never the
+// reverse.
+package archtest
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/switchyard/switchyard"
+
+// deps lists the transitive imports of a package.
+func deps(t *testing.T, pkg string) []string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-deps", module+"/"+pkg).Output()
+	if err != nil {
+		t.Fatalf("go list %s: %v", pkg, err)
+	}
+	return strings.Fields(string(out))
+}
+
+func TestCoreDoesNotImportTransportOrStorage(t *testing.T) {
+	forbidden := []string{
+		"github.com/gin-gonic/gin", "github.com/olahol/melody", "github.com/jmoiron/sqlx",
+		"github.com/mattn/go-sqlite3", "database/sql", "github.com/a-h/templ",
+		module + "/backend/api", module + "/backend/store", module + "/backend/ws",
+		module + "/backend/ui", module + "/backend/server",
+	}
+	for _, pkg := range []string{"backend/flow", "backend/events", "backend/engine", "backend/routines"} {
+		for _, d := range deps(t, pkg) {
+			for _, f := range forbidden {
+				if d == f || strings.HasPrefix(d, f+"/") {
+					t.Errorf("%s imports %s", pkg, d)
+				}
+			}
+		}
+	}
+}
+
+func TestFlowAndEventsStayBelowTheEngine(t *testing.T) {
+	for _, pkg := range []string{"backend/flow", "backend/events"} {
+		for _, d := range deps(t, pkg) {
+			if strings.HasPrefix(d, module+"/backend/") && d != module+"/"+pkg {
+				t.Errorf("%s imports %s; it must depend on no other package of ours", pkg, d)
+			}
+		}
+	}
+}
