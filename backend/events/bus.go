@@ -23,30 +23,50 @@ type Bus struct {
 	mu     sync.RWMutex
 	byJob  map[string]map[*Subscription]struct{}
 	byFlow map[string]map[*Subscription]struct{}
+	all    map[*Subscription]struct{}
 }
 
 // NewBus returns a bus that stores events through durable.
 func NewBus(durable Publisher) *Bus {
-	return &Bus{durable: durable, byJob: map[string]map[*Subscription]struct{}{}, byFlow: map[string]map[*Subscription]struct{}{}}
+	return &Bus{durable: durable, byJob: map[string]map[*Subscription]struct{}{}, byFlow: map[string]map[*Subscription]struct{}{},
+		all: map[*Subscription]struct{}{}}
 }
 
-// Subscription is a live feed of events.
+// Subscription is a live feed of events. Its queue grows only while the
+// reader is behind, up to the subscription's limit; past it the
+// subscription ends with ErrLagging.
 type Subscription struct {
-	bus  *Bus
-	key  string
-	flow bool
-	ch   chan *Event
+	bus    *Bus
+	key    string
+	flow   bool
+	global bool
+	filter func(*Event) bool // global subscriptions only
+	limit  int
+	ready  chan struct{}
 
 	mu     sync.Mutex
+	queue  []*Event
 	closed bool
 	err    error
 }
 
-// C delivers events in seq order per job; it is closed when the
-// subscription ends (see Err).
-func (s *Subscription) C() <-chan *Event { return s.ch }
+func newSubscription(b *Bus, limit int) *Subscription {
+	return &Subscription{bus: b, limit: max(limit, 1), ready: make(chan struct{}, 1)}
+}
 
-// Err says why C was closed: ErrLagging, or nil after Close.
+// Ready is signalled when events (or the end) are waiting to be taken.
+func (s *Subscription) Ready() <-chan struct{} { return s.ready }
+
+// Take returns the queued events in order. ok is false once the
+// subscription has ended and everything queued has been taken.
+func (s *Subscription) Take() (list []*Event, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	list, s.queue = s.queue, nil
+	return list, len(list) > 0 || !s.closed
+}
+
+// Err says why the subscription ended: ErrLagging, or nil after Close.
 func (s *Subscription) Err() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -56,18 +76,54 @@ func (s *Subscription) Err() error {
 // Close ends the subscription.
 func (s *Subscription) Close() { s.bus.remove(s, nil) }
 
-// SubscribeJob follows one job's events, buffering up to buffer of them.
-func (b *Bus) SubscribeJob(jobID string, buffer int) *Subscription {
-	return b.subscribe(b.byJob, jobID, false, buffer)
+// offer queues ev; false means the queue is full.
+func (s *Subscription) offer(ev *Event) bool {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return true
+	}
+	if len(s.queue) >= s.limit {
+		s.mu.Unlock()
+		return false
+	}
+	s.queue = append(s.queue, ev)
+	s.mu.Unlock()
+	s.signal()
+	return true
+}
+
+func (s *Subscription) signal() {
+	select {
+	case s.ready <- struct{}{}:
+	default:
+	}
+}
+
+// SubscribeJob follows one job's events, queueing up to limit of them.
+func (b *Bus) SubscribeJob(jobID string, limit int) *Subscription {
+	return b.subscribe(b.byJob, jobID, false, limit)
 }
 
 // SubscribeFlow follows the events of every job of a flow.
-func (b *Bus) SubscribeFlow(flowID string, buffer int) *Subscription {
-	return b.subscribe(b.byFlow, flowID, true, buffer)
+func (b *Bus) SubscribeFlow(flowID string, limit int) *Subscription {
+	return b.subscribe(b.byFlow, flowID, true, limit)
 }
 
-func (b *Bus) subscribe(index map[string]map[*Subscription]struct{}, key string, flow bool, buffer int) *Subscription {
-	s := &Subscription{bus: b, key: key, flow: flow, ch: make(chan *Event, max(buffer, 1))}
+// SubscribeAll follows the events of every job that pass filter; filter
+// runs on the publisher's path, so it must be cheap.
+func (b *Bus) SubscribeAll(limit int, filter func(*Event) bool) *Subscription {
+	s := newSubscription(b, limit)
+	s.global, s.filter = true, filter
+	b.mu.Lock()
+	b.all[s] = struct{}{}
+	b.mu.Unlock()
+	return s
+}
+
+func (b *Bus) subscribe(index map[string]map[*Subscription]struct{}, key string, flow bool, limit int) *Subscription {
+	s := newSubscription(b, limit)
+	s.key, s.flow = key, flow
 	b.mu.Lock()
 	set := index[key]
 	if set == nil {
@@ -84,16 +140,17 @@ func (b *Bus) Publish(ev *Event) {
 	b.durable.Publish(ev)
 	b.mu.RLock()
 	jobSubs, flowSubs := b.byJob[ev.JobID], b.byFlow[ev.FlowID]
-	if len(jobSubs) == 0 && len(flowSubs) == 0 {
+	if len(jobSubs) == 0 && len(flowSubs) == 0 && len(b.all) == 0 {
 		b.mu.RUnlock()
 		return
 	}
 	var lagging []*Subscription
-	for _, set := range [2]map[*Subscription]struct{}{jobSubs, flowSubs} {
+	for _, set := range [3]map[*Subscription]struct{}{jobSubs, flowSubs, b.all} {
 		for s := range set {
-			select {
-			case s.ch <- ev:
-			default:
+			if s.filter != nil && !s.filter(ev) {
+				continue
+			}
+			if !s.offer(ev) {
 				lagging = append(lagging, s)
 			}
 		}
@@ -110,7 +167,9 @@ func (b *Bus) remove(s *Subscription, reason error) {
 	if s.flow {
 		index = b.byFlow
 	}
-	if set := index[s.key]; set != nil {
+	if s.global {
+		delete(b.all, s)
+	} else if set := index[s.key]; set != nil {
 		delete(set, s)
 		if len(set) == 0 {
 			delete(index, s.key)
@@ -118,10 +177,10 @@ func (b *Bus) remove(s *Subscription, reason error) {
 	}
 	b.mu.Unlock()
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if !s.closed {
 		s.closed = true
 		s.err = reason
-		close(s.ch)
 	}
+	s.mu.Unlock()
+	s.signal()
 }

@@ -19,11 +19,13 @@ func (ev Event) MarshalJSON() ([]byte, error) {
 	return ev.appendJSON(make([]byte, 0, 256), true), nil
 }
 
-// AppendStored appends the event as stored in the log: without job_id and
-// flow_id, which the log's row already holds.
+// AppendStored appends the event as stored in the log: without job_id,
+// which the log's row holds, and with flow_id only on job_* events.
 func (ev *Event) AppendStored(dst []byte) []byte {
 	return ev.appendJSON(dst, false)
 }
+
+func isJobType(t string) bool { return len(t) > 4 && t[:4] == "job_" }
 
 func (ev *Event) appendJSON(b []byte, withIDs bool) []byte {
 	b = append(b, `{"seq":`...)
@@ -31,6 +33,8 @@ func (ev *Event) appendJSON(b []byte, withIDs bool) []byte {
 	b = appendStringField(b, "type", ev.Type)
 	if withIDs {
 		b = appendStringField(b, "job_id", ev.JobID)
+	}
+	if withIDs || isJobType(ev.Type) {
 		b = appendOptString(b, "flow_id", ev.FlowID)
 	}
 	b = append(b, `,"time":"`...)

@@ -37,13 +37,18 @@ func TestEncoderMatchesEncodingJSON(t *testing.T) {
 }
 
 func TestStoredFormOmitsIDs(t *testing.T) {
-	ev := Event{Seq: 1, Type: Log, JobID: "job_9", FlowID: "flow_9", Time: time.Unix(0, 0)}
-	var m map[string]any
-	if err := json.Unmarshal(ev.AppendStored(nil), &m); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := m["job_id"]; ok {
-		t.Fatal("stored form repeats job_id")
+	for typ, wantFlow := range map[string]bool{Log: false, JobStarted: true} {
+		ev := Event{Seq: 1, Type: typ, JobID: "job_9", FlowID: "flow_9", Time: time.Unix(0, 0)}
+		var m map[string]any
+		if err := json.Unmarshal(ev.AppendStored(nil), &m); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := m["job_id"]; ok {
+			t.Fatal("stored form repeats job_id")
+		}
+		if _, ok := m["flow_id"]; ok != wantFlow {
+			t.Fatalf("%s: flow_id stored %v, want %v", typ, ok, wantFlow)
+		}
 	}
 }
 

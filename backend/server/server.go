@@ -22,6 +22,7 @@ import (
 	"github.com/switchyard/switchyard/backend/routines"
 	"github.com/switchyard/switchyard/backend/store"
 	"github.com/switchyard/switchyard/backend/ui"
+	"github.com/switchyard/switchyard/backend/ws"
 )
 
 // Config is the server's configuration.
@@ -34,6 +35,8 @@ type Config struct {
 	MaxConcurrent int
 	Version       string
 	Logger        *slog.Logger
+	// Streams tunes the WebSocket endpoints (heartbeat, origins, queues).
+	Streams ws.Config
 }
 
 // Server is a running Switchyard instance.
@@ -42,6 +45,7 @@ type Server struct {
 	Store   *store.Store
 	Bus     *events.Bus
 	Engine  *engine.Engine
+	Streams *ws.Server
 	Handler http.Handler
 	log     *slog.Logger
 }
@@ -87,9 +91,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	r.ContextWithFallback = true
 	r.Use(requestLog(cfg.Logger), recovery(cfg.Logger))
 	api.New(api.Deps{Flows: st, Jobs: st, Log: st.Writer, Engine: eng, Logger: cfg.Logger, Version: cfg.Version}).Register(r)
+	if cfg.Streams.Logger == nil {
+		cfg.Streams.Logger = cfg.Logger
+	}
+	streams := ws.New(cfg.Streams, st, st.Writer, eng, bus)
+	streams.Register(r)
 	r.NoMethod(api.MethodNotAllowed)
 	uiHandler.Register(r)
-	return &Server{cfg: cfg, Store: st, Bus: bus, Engine: eng, Handler: r, log: cfg.Logger}, nil
+	return &Server{cfg: cfg, Store: st, Bus: bus, Engine: eng, Streams: streams, Handler: r, log: cfg.Logger}, nil
 }
 
 // Run serves until ctx is cancelled, then shuts down gracefully: stop
@@ -123,8 +132,10 @@ func (s *Server) Run(ctx context.Context, ready func(addr string)) error {
 	return errors.Join(errHTTP, s.Close(shutdownCtx))
 }
 
-// Close stops the engine (active jobs end as interrupted) and closes the store.
+// Close ends the streams, stops the engine (active jobs end as
+// interrupted) and closes the store.
 func (s *Server) Close(ctx context.Context) error {
+	s.Streams.Close()
 	errEngine := s.Engine.Shutdown(ctx)
 	return errors.Join(errEngine, s.Store.Close())
 }

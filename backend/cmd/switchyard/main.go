@@ -18,8 +18,10 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/switchyard/switchyard/backend/server"
+	"github.com/switchyard/switchyard/backend/ws"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -68,6 +70,9 @@ func serve(args []string) error {
 	examples := fs.Bool("examples", envBool("SWITCHYARD_EXAMPLES", true), "load the example flows into an empty database (SWITCHYARD_EXAMPLES)")
 	level := fs.String("log-level", env("SWITCHYARD_LOG_LEVEL", "info"), "debug, info, warn or error (SWITCHYARD_LOG_LEVEL)")
 	maxConc := fs.Int("max-concurrent", envInt("SWITCHYARD_MAX_CONCURRENT", 256), "activations running at once over all jobs (SWITCHYARD_MAX_CONCURRENT)")
+	pingEvery := fs.Duration("ws-ping-interval", envDuration("SWITCHYARD_WS_PING_INTERVAL", 20*time.Second), "WebSocket ping interval (SWITCHYARD_WS_PING_INTERVAL)")
+	wsTimeout := fs.Duration("ws-timeout", envDuration("SWITCHYARD_WS_TIMEOUT", 60*time.Second), "close a WebSocket peer silent this long (SWITCHYARD_WS_TIMEOUT)")
+	origins := fs.String("allowed-origins", env("SWITCHYARD_ALLOWED_ORIGINS", ""), "comma-separated browser origins allowed to open streams besides the server's own (SWITCHYARD_ALLOWED_ORIGINS)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -82,6 +87,7 @@ func serve(args []string) error {
 	defer stop()
 	srv, err := server.New(ctx, server.Config{
 		Addr: *addr, DataDir: *data, Examples: *examples, MaxConcurrent: *maxConc, Version: version, Logger: logger,
+		Streams: ws.Config{PingInterval: *pingEvery, PongTimeout: *wsTimeout, AllowedOrigins: splitList(*origins)},
 	})
 	if err != nil {
 		return err
@@ -104,6 +110,23 @@ func envBool(key string, def bool) bool {
 		return b
 	}
 	return def
+}
+
+func envDuration(key string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(strings.TrimSpace(os.Getenv(key))); err == nil {
+		return d
+	}
+	return def
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
 }
 
 func envInt(key string, def int) int {

@@ -1,0 +1,254 @@
+package ws
+
+import (
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/olahol/melody"
+)
+
+// protocol is the wire protocol of an endpoint.
+type protocol int
+
+const (
+	protoExecution protocol = iota // seed 000
+	protoMonitor                   // seed 004
+	protoDebug                     // seed 004 + log and debugger messages
+)
+
+// CloseLagging is the close code for a client that fell a whole queue behind.
+const CloseLagging = 4008
+
+// client is one WebSocket connection following a topic.
+type client struct {
+	srv   *Server
+	s     *melody.Session
+	proto protocol
+	topic *topic
+	since int64 // replay starts after this seq (job endpoints)
+
+	// Outgoing messages: up to melodySlots are handed to melody's
+	// session buffer; the rest wait in queue, fed to melody as it writes.
+	// A client whose queue exceeds QueueSize is closed as lagging.
+	qmu      sync.Mutex
+	inflight int
+	queue    [][]byte
+	sent     chan struct{} // signalled after each written message
+	done     chan struct{} // closed when the connection is gone
+	doneOnce sync.Once
+	closing  atomic.Bool
+
+	// Guarded by topic.mu. Until the replay has caught up (live), the
+	// topic only notes the newest event seq the client missed per job;
+	// the replay then reads those from the log. last is the newest event
+	// seq sent per job.
+	live   bool
+	missed map[string]int64
+	last   map[string]int64
+
+	filterMu sync.Mutex
+	filter   map[string]bool // seed 004 subscription; nil means everything
+}
+
+func newClient(srv *Server, proto protocol, since int64) *client {
+	return &client{srv: srv, proto: proto, since: since, sent: make(chan struct{}, 1),
+		done: make(chan struct{}), last: map[string]int64{}, missed: map[string]int64{}}
+}
+
+// alwaysSent are seed 004 messages no subscription filters out.
+var alwaysSent = map[string]bool{"connection:status": true, "ping": true, "subscription:confirmed": true, "error": true}
+
+func (c *client) wants(typ string) bool {
+	if c.proto == protoExecution || alwaysSent[typ] {
+		return true
+	}
+	c.filterMu.Lock()
+	defer c.filterMu.Unlock()
+	return c.filter == nil || c.filter[typ]
+}
+
+// melodySlots is how many messages sit in melody's session buffer at once.
+// The buffer is allocated per connection, so it is kept small; bursts wait
+// in the client's own queue, which costs nothing while idle.
+const melodySlots = 16
+
+// send queues one message. A client whose queue is full is closed as
+// lagging: it is never sent a stream with holes.
+func (c *client) send(data []byte) bool {
+	if c.closing.Load() {
+		return false
+	}
+	c.qmu.Lock()
+	if c.inflight < melodySlots && len(c.queue) == 0 {
+		// Written under qmu (melody's Write never blocks), so a message
+		// moved from the queue by onSent can never be overtaken.
+		c.inflight++
+		err := c.s.Write(data)
+		c.qmu.Unlock()
+		return err == nil
+	}
+	if len(c.queue) >= c.srv.cfg.QueueSize {
+		c.qmu.Unlock()
+		c.closeLagging()
+		return false
+	}
+	c.queue = append(c.queue, data)
+	c.qmu.Unlock()
+	return true
+}
+
+// backlog is the number of messages not yet written to the connection.
+func (c *client) backlog() int {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	return c.inflight + len(c.queue)
+}
+
+// onSent is melody's notification that a message was written: the next
+// queued message moves into melody's buffer.
+func (c *client) onSent() {
+	c.qmu.Lock()
+	if len(c.queue) > 0 {
+		_ = c.s.Write(c.queue[0])
+		c.queue[0] = nil
+		c.queue = c.queue[1:]
+		if len(c.queue) == 0 {
+			c.queue = nil // release the burst's memory
+		}
+	} else {
+		c.inflight--
+	}
+	c.qmu.Unlock()
+	select {
+	case c.sent <- struct{}{}:
+	default:
+	}
+}
+
+// deliver hands the frames of one event (or a metrics frame) to the client.
+func (c *client) deliver(frames []frame) {
+	if len(frames) == 0 {
+		return
+	}
+	if !c.live {
+		if f := frames[0]; f.event && f.seq > c.missed[f.jobID] {
+			c.missed[f.jobID] = f.seq
+		}
+		return
+	}
+	f0 := frames[0]
+	if f0.event && f0.seq <= c.last[f0.jobID] {
+		return // the replay already sent this event
+	}
+	for _, f := range frames {
+		if c.wants(f.typ) {
+			if !c.send(f.data) {
+				return
+			}
+		}
+	}
+	if f0.event {
+		c.last[f0.jobID] = f0.seq
+	}
+}
+
+// sendPaced sends replayed frames, waiting while the client's queue is
+// half full so a replay of any length never overflows it. It gives up (and
+// closes the client as lagging) if the client reads nothing for a while.
+func (c *client) sendPaced(frames []frame) bool {
+	for _, f := range frames {
+		if !c.wants(f.typ) {
+			continue
+		}
+		for c.backlog() >= c.srv.cfg.QueueSize/2 {
+			select {
+			case <-c.sent:
+			case <-c.done:
+				return false
+			case <-time.After(c.srv.cfg.WriteTimeout):
+				c.closeLagging()
+				return false
+			}
+		}
+		if !c.send(f.data) {
+			return false
+		}
+	}
+	return true
+}
+
+// closeLagging closes the connection with a reason the client can act on.
+// Nothing more is queued for it. melody cannot queue a close frame behind a
+// full buffer, so the close frame is written directly (gorilla allows
+// WriteControl concurrently with writes): it goes out as soon as the client
+// reads what its socket already holds, or the connection is dropped after
+// WriteTimeout.
+func (c *client) closeLagging() {
+	if !c.closing.CompareAndSwap(false, true) {
+		return
+	}
+	reason := "lagging: reconnect with ?since=<last seq>"
+	c.srv.cfg.Logger.Info("closing lagging websocket client", "remote", c.s.RemoteAddr().String(), "path", c.s.Request.URL.Path)
+	go func() {
+		conn := c.s.WebsocketConnection()
+		_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(CloseLagging, reason), time.Now().Add(c.srv.cfg.WriteTimeout))
+		_ = conn.Close()
+	}()
+}
+
+func (c *client) gone() {
+	c.doneOnce.Do(func() { close(c.done) })
+}
+
+// subscribe applies a seed 004 subscription request and returns the
+// resulting list of types (["*"] for everything).
+func (c *client) subscribe(action string, types []string) []any {
+	c.filterMu.Lock()
+	defer c.filterMu.Unlock()
+	switch action {
+	case "subscribe_all":
+		c.filter = nil
+	case "subscribe":
+		if c.filter == nil {
+			c.filter = map[string]bool{}
+		}
+		for _, t := range types {
+			c.filter[t] = true
+		}
+	case "unsubscribe":
+		if c.filter == nil {
+			c.filter = map[string]bool{}
+			for _, t := range allTypes {
+				c.filter[t] = true
+			}
+		}
+		for _, t := range types {
+			delete(c.filter, t)
+		}
+	}
+	if c.filter == nil {
+		return []any{"*"}
+	}
+	out := make([]any, 0, len(c.filter))
+	for _, t := range allTypes {
+		if c.filter[t] {
+			out = append(out, t)
+		}
+	}
+	for t := range c.filter { // types we do not send stay listed as asked
+		if !slices.Contains(allTypes, t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// allTypes are the seed 004 message types a subscription can select.
+var allTypes = []string{
+	"job_started", "job_completed", "job_failed", "job_paused", "job_resumed", "job_cancelled",
+	"routine_started", "routine_completed", "routine_failed",
+	"breakpoint_hit", "breakpoint_resumed", "execution_event", "metrics", "log",
+}

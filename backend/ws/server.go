@@ -1,0 +1,475 @@
+// Package ws serves the live streams of the two seed protocols over melody
+// WebSockets, fed from the job event log: a connect replays the stored
+// history, then continues live from the in-process bus, with no gap and no
+// duplicate at the switch. See docs/streams.md.
+package ws
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/gorilla/websocket"
+	"github.com/olahol/melody"
+
+	"github.com/switchyard/switchyard/backend/events"
+	"github.com/switchyard/switchyard/backend/flow"
+	"github.com/switchyard/switchyard/backend/store"
+)
+
+// Store reads the event log and the records streams start from.
+type Store interface {
+	Events(ctx context.Context, jobID string, since int64, limit int) ([]events.Event, error)
+	GetJob(ctx context.Context, id string) (events.JobState, error)
+	GetFlow(ctx context.Context, id string, version int) (*flow.Flow, error)
+}
+
+// EventLog lets a replay wait until everything published is stored.
+type EventLog interface {
+	Sync(ctx context.Context) error
+}
+
+// Jobs is the engine's view of active jobs.
+type Jobs interface {
+	Job(id string) (events.JobState, bool)
+	Active() []events.JobState
+}
+
+// Config tunes the streams. Zero values take the defaults in brackets.
+type Config struct {
+	PingInterval      time.Duration // WebSocket ping [20s]
+	PongTimeout       time.Duration // a silent peer is closed after [60s]
+	HeartbeatInterval time.Duration // seed 004 JSON ping [30s]
+	MetricsInterval   time.Duration // seed 004 metrics while a job runs [1s]
+	WriteTimeout      time.Duration // a write (or a stalled replay) gives up after [10s]
+	// QueueSize bounds the messages waiting for one client before it counts
+	// as lagging [65536]. Frames are shared between clients, so a full queue
+	// costs about 24 bytes per message beyond the frames themselves; it must
+	// absorb the bursts a job can produce faster than a socket is written.
+	QueueSize   int
+	TopicBuffer int // events queued between the bus and a topic [1,000,000]
+	// AllowedOrigins are browser origins accepted besides the server's own
+	// (e.g. "http://localhost:5173"); "*" accepts any.
+	AllowedOrigins []string
+	// Authorize, if set, decides whether a request may open a stream
+	// (token in ?token= or a cookie); a non-nil error refuses it with 401.
+	Authorize func(r *http.Request) error
+	Logger    *slog.Logger
+}
+
+func (c *Config) defaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&c.PingInterval, 20*time.Second)
+	def(&c.PongTimeout, 60*time.Second)
+	def(&c.HeartbeatInterval, 30*time.Second)
+	def(&c.MetricsInterval, time.Second)
+	def(&c.WriteTimeout, 10*time.Second)
+	if c.QueueSize <= 0 {
+		c.QueueSize = 65536
+	}
+	if c.TopicBuffer <= 0 {
+		c.TopicBuffer = 1_000_000
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Server holds the WebSocket endpoints.
+type Server struct {
+	cfg   Config
+	store Store
+	evlog EventLog
+	jobs  Jobs
+	bus   *events.Bus
+	m     *melody.Melody
+
+	mu       sync.Mutex
+	topics   map[topicKey]*topic
+	monitors map[*client]struct{} // seed 004 clients, for the heartbeat
+	stop     chan struct{}
+	stopOnce sync.Once
+}
+
+// New builds the endpoints; Register mounts them.
+func New(cfg Config, st Store, log EventLog, jobs Jobs, bus *events.Bus) *Server {
+	cfg.defaults()
+	m := melody.New()
+	m.Config.PingPeriod = cfg.PingInterval
+	m.Config.PongWait = cfg.PongTimeout
+	m.Config.WriteWait = cfg.WriteTimeout
+	m.Config.MaxMessageSize = 1 << 20            // larger messages than maxClientMessage get an error reply
+	m.Config.MessageBufferSize = melodySlots + 8 // + room for melody's own close message
+	// Origins are checked before the upgrade (checkOrigin), with a JSON 403.
+	m.Upgrader.CheckOrigin = func(*http.Request) bool { return true }
+	m.Upgrader.ReadBufferSize = 512
+	m.Upgrader.WriteBufferSize = 1024
+	m.Upgrader.WriteBufferPool = &sync.Pool{}
+	s := &Server{cfg: cfg, store: st, evlog: log, jobs: jobs, bus: bus, m: m,
+		topics: map[topicKey]*topic{}, monitors: map[*client]struct{}{}, stop: make(chan struct{})}
+	m.HandleConnect(s.onConnect)
+	m.HandleDisconnect(s.onDisconnect)
+	m.HandleMessage(s.onMessage)
+	m.HandleSentMessage(func(ms *melody.Session, _ []byte) { clientOf(ms).onSent() })
+	m.HandleError(s.onError)
+	go s.heartbeat()
+	return s
+}
+
+// Register mounts the endpoints on r.
+func (s *Server) Register(r gin.IRouter) {
+	r.GET("/api/ws/executions/:id", s.jobEndpoint(protoExecution))
+	r.GET("/api/ws/jobs/:id/monitor", s.jobEndpoint(protoMonitor))
+	r.GET("/api/ws/jobs/:id/debug", s.jobEndpoint(protoDebug))
+	r.GET("/api/ws/flows/:id/monitor", s.flowEndpoint)
+	r.GET("/api/ws/monitor", s.allEndpoint)
+}
+
+// Close ends every stream (http.Server.Shutdown does not close hijacked
+// connections).
+func (s *Server) Close() {
+	s.stopOnce.Do(func() {
+		close(s.stop)
+		_ = s.m.CloseWithMsg(websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"))
+	})
+}
+
+func clientOf(ms *melody.Session) *client {
+	v, _ := ms.Get("client")
+	return v.(*client)
+}
+
+func wsError(c *gin.Context, status int, code, msg string) {
+	c.AbortWithStatusJSON(status, gin.H{"error": gin.H{"code": code, "message": msg}})
+}
+
+// admit checks origin, auth and since; it answers the request itself and
+// returns false when the stream is refused.
+func (s *Server) admit(c *gin.Context) (since int64, ok bool) {
+	if !s.originAllowed(c.Request) {
+		wsError(c, http.StatusForbidden, "ORIGIN_NOT_ALLOWED", fmt.Sprintf("origin %q may not open streams (see --allowed-origins)", c.GetHeader("Origin")))
+		return 0, false
+	}
+	if s.cfg.Authorize != nil {
+		if err := s.cfg.Authorize(c.Request); err != nil {
+			wsError(c, http.StatusUnauthorized, "UNAUTHORIZED", err.Error())
+			return 0, false
+		}
+	}
+	if raw := c.Query("since"); raw != "" {
+		n, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil || n < 0 {
+			wsError(c, http.StatusBadRequest, "BAD_QUERY", fmt.Sprintf("since must be a non-negative integer, got %q", raw))
+			return 0, false
+		}
+		since = n
+	}
+	if !websocket.IsWebSocketUpgrade(c.Request) {
+		wsError(c, http.StatusBadRequest, "NOT_WEBSOCKET", "this endpoint speaks WebSocket: send an Upgrade request")
+		return 0, false
+	}
+	return since, true
+}
+
+// originAllowed accepts requests without Origin (non-browser clients), the
+// server's own origin, and configured ones.
+func (s *Server) originAllowed(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err == nil && strings.EqualFold(u.Host, r.Host) {
+		return true
+	}
+	for _, allowed := range s.cfg.AllowedOrigins {
+		if allowed == "*" || strings.EqualFold(strings.TrimSuffix(allowed, "/"), origin) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) jobEndpoint(proto protocol) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		since, ok := s.admit(c)
+		if !ok {
+			return
+		}
+		id := c.Param("id")
+		if _, live := s.jobs.Job(id); !live {
+			if _, err := s.store.GetJob(c.Request.Context(), id); err != nil {
+				s.refuse(c, "JOB", id, err)
+				return
+			}
+		}
+		cl := newClient(s, proto, since)
+		cl.topic = s.acquire(topicKey{kind: topicJob, id: id})
+		s.upgrade(c, cl)
+	}
+}
+
+func (s *Server) flowEndpoint(c *gin.Context) {
+	if _, ok := s.admit(c); !ok {
+		return
+	}
+	id := c.Param("id")
+	if _, err := s.store.GetFlow(c.Request.Context(), id, 0); err != nil {
+		s.refuse(c, "FLOW", id, err)
+		return
+	}
+	cl := newClient(s, protoMonitor, 0)
+	cl.topic = s.acquire(topicKey{kind: topicFlow, id: id})
+	s.upgrade(c, cl)
+}
+
+func (s *Server) allEndpoint(c *gin.Context) {
+	if _, ok := s.admit(c); !ok {
+		return
+	}
+	cl := newClient(s, protoMonitor, 0)
+	cl.topic = s.acquire(topicKey{kind: topicAll})
+	s.upgrade(c, cl)
+}
+
+func (s *Server) refuse(c *gin.Context, resource, id string, err error) {
+	if errors.Is(err, store.ErrNotFound) {
+		wsError(c, http.StatusNotFound, resource+"_NOT_FOUND", fmt.Sprintf("%s %q not found", strings.ToLower(resource), id))
+		return
+	}
+	s.cfg.Logger.Error("websocket lookup", "resource", resource, "id", id, "err", err)
+	wsError(c, http.StatusInternalServerError, "INTERNAL", "internal error; see the server log")
+}
+
+func (s *Server) upgrade(c *gin.Context, cl *client) {
+	err := s.m.HandleRequestWithKeys(c.Writer, c.Request, map[string]any{"client": cl})
+	if cl.s == nil { // the upgrade failed before onConnect
+		s.release(cl.topic)
+		if err != nil && !c.Writer.Written() {
+			wsError(c, http.StatusServiceUnavailable, "UNAVAILABLE", err.Error())
+		}
+	}
+}
+
+func (s *Server) onConnect(ms *melody.Session) {
+	cl := clientOf(ms)
+	cl.s = ms
+	if cl.proto != protoExecution {
+		now := time.Now()
+		cl.send(obj{{"type", "connection:status"}, {"status", "connected"}, {"timestamp", iso(now)}, {"server_time", iso(now)}}.json())
+		s.mu.Lock()
+		s.monitors[cl] = struct{}{}
+		s.mu.Unlock()
+	}
+	cl.topic.attach(cl)
+	// melody starts the session's writer only after onConnect returns, so
+	// the replay runs in its own goroutine, paced by what was written.
+	go s.replay(cl)
+}
+
+func (s *Server) onDisconnect(ms *melody.Session) {
+	cl := clientOf(ms)
+	cl.gone()
+	cl.topic.detach(cl)
+	s.release(cl.topic)
+	s.mu.Lock()
+	delete(s.monitors, cl)
+	s.mu.Unlock()
+}
+
+func (s *Server) onError(ms *melody.Session, err error) {
+	if errors.Is(err, melody.ErrMessageBufferFull) {
+		clientOf(ms).closeLagging()
+		return
+	}
+	if !websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway, websocket.CloseNoStatusReceived) {
+		s.cfg.Logger.Debug("websocket", "remote", ms.RemoteAddr().String(), "err", err)
+	}
+}
+
+// replay sends the stored history the client asked for, then switches it
+// to live delivery. The client is attached to its topic before the first
+// read of the log; what the topic delivers meanwhile is only noted as
+// missed, and read from the log in another pass, until a pass ends with
+// nothing missed. Then the topic delivers to the client directly.
+func (s *Server) replay(cl *client) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-cl.done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	todo := []string{}
+	switch cl.topic.key.kind {
+	case topicJob:
+		todo = []string{cl.topic.key.id}
+	case topicFlow:
+		for _, js := range s.jobs.Active() {
+			if js.FlowID == cl.topic.key.id {
+				todo = append(todo, js.JobID)
+			}
+		}
+	}
+	streams := map[string]*jobStream{}
+	for todo != nil {
+		for _, id := range todo {
+			js := streams[id]
+			if js == nil {
+				js = newJobStream()
+				streams[id] = js
+			}
+			if err := s.replayJob(ctx, cl, js, id); err != nil {
+				if ctx.Err() == nil {
+					s.cfg.Logger.Warn("websocket replay", "job", id, "err", err)
+					cl.closeLagging()
+				}
+				return
+			}
+		}
+		todo = cl.topic.tryGoLive(cl)
+	}
+}
+
+// errStop ends a history walk early.
+var errStop = errors.New("stop")
+
+// replayJob sends a job's stored events after the last one the client has.
+// On the first pass it also runs the events before since through the
+// encoder, so its state (progress, outputs, metrics) is complete.
+func (s *Server) replayJob(ctx context.Context, cl *client, js *jobStream, jobID string) error {
+	enc := js.s004.encode
+	switch cl.proto {
+	case protoExecution:
+		enc = js.s000.encode
+	case protoDebug:
+		enc = js.dbg.encode
+	}
+	from, skipUpTo := cl.last[jobID], int64(0)
+	if _, seen := cl.last[jobID]; !seen && cl.topic.key.kind == topicJob {
+		from, skipUpTo = 0, cl.since
+	}
+	err := s.history(ctx, jobID, from, -1, func(ev *events.Event) bool {
+		frames := enc(ev)
+		if ev.Seq <= skipUpTo {
+			return true
+		}
+		if !cl.sendPaced(frames) {
+			return false
+		}
+		cl.last[jobID] = ev.Seq
+		return true
+	})
+	if errors.Is(err, errStop) && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}
+
+// history walks a job's stored events with seq in (from, to] (to < 0: all)
+// in order, after waiting for the log to store what was published.
+func (s *Server) history(ctx context.Context, jobID string, from, to int64, fn func(*events.Event) bool) error {
+	if err := s.evlog.Sync(ctx); err != nil {
+		return err
+	}
+	const page = 1000
+	for {
+		list, err := s.store.Events(ctx, jobID, from, page)
+		if err != nil {
+			return err
+		}
+		for i := range list {
+			if to >= 0 && list[i].Seq > to {
+				return nil
+			}
+			if !fn(&list[i]) {
+				return errStop
+			}
+			from = list[i].Seq
+		}
+		if len(list) < page {
+			return nil
+		}
+	}
+}
+
+// maxClientMessage bounds what a client may send; more gets an error reply.
+const maxClientMessage = 16 << 10
+
+func (s *Server) onMessage(ms *melody.Session, msg []byte) {
+	cl := clientOf(ms)
+	if cl.proto == protoExecution {
+		if strings.TrimSpace(string(msg)) == "ping" {
+			cl.send([]byte(`{"type":"pong"}`))
+		}
+		return
+	}
+	reply := func(o obj) { cl.send(o.json()) }
+	fail := func(text string) { reply(obj{{"type", "error"}, {"error", text}, {"timestamp", iso(time.Now())}}) }
+	if len(msg) > maxClientMessage {
+		fail(fmt.Sprintf("message of %d bytes is over the %d byte limit", len(msg), maxClientMessage))
+		return
+	}
+	if strings.TrimSpace(string(msg)) == "ping" {
+		reply(obj{{"type", "pong"}, {"timestamp", iso(time.Now())}})
+		return
+	}
+	var req struct {
+		Type   string   `json:"type"`
+		Action string   `json:"action"`
+		Events []string `json:"events"`
+	}
+	if err := json.Unmarshal(msg, &req); err != nil {
+		fail("message is not valid JSON: " + err.Error())
+		return
+	}
+	switch {
+	case req.Type == "pong":
+		return
+	case req.Type == "ping":
+		reply(obj{{"type", "pong"}, {"timestamp", iso(time.Now())}})
+		return
+	case req.Action == "subscribe" || req.Action == "unsubscribe" || req.Action == "subscribe_all":
+		reply(obj{{"type", "subscription:confirmed"}, {"action", req.Action}, {"events", cl.subscribe(req.Action, req.Events)}})
+	default:
+		fail(fmt.Sprintf("unknown message: want {\"action\": \"subscribe|unsubscribe|subscribe_all\", \"events\": [...]} or {\"type\": \"pong\"}, got action %q type %q", req.Action, req.Type))
+	}
+}
+
+// heartbeat sends seed 004's JSON ping to every seed 004 client.
+func (s *Server) heartbeat() {
+	tick := time.NewTicker(s.cfg.HeartbeatInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case now := <-tick.C:
+			frame := obj{{"type", "ping"}, {"timestamp", iso(now)}}.json()
+			s.mu.Lock()
+			list := make([]*client, 0, len(s.monitors))
+			for c := range s.monitors {
+				list = append(list, c)
+			}
+			s.mu.Unlock()
+			for _, c := range list {
+				c.send(frame)
+			}
+		}
+	}
+}
