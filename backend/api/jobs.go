@@ -41,7 +41,7 @@ func (a *API) createJob(c *gin.Context) {
 		return
 	}
 	if req.FlowVersion < 0 {
-		fail(c, http.StatusBadRequest, "BAD_REQUEST", "flow_version must be positive (or omitted for the current version)")
+		fail(c, http.StatusBadRequest, "BAD_REQUEST", "flow_version must not be negative (omit it, or send 0, for the current version)")
 		return
 	}
 	if req.Params == nil {

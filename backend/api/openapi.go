@@ -222,7 +222,7 @@ func (b *specBuilder) schemas() {
 			"description": oaStr("").NewRef(),
 			"version":     oaInt("Version number, set by the server (1 on create, +1 on every update).").WithMin(1).NewRef(),
 			"routines":    oaMap(b.ref("RoutineSpec"), "Routines by id (1-128 letters, digits, '_' or '-').").NewRef(),
-			"connections": oaArray(b.ref("Connection"), "null when the flow was defined without connections.").WithNullable().NewRef(),
+			"connections": oaArray(b.ref("Connection"), "Empty when the flow was defined without connections.").NewRef(),
 			"execution":   b.ref("Execution"),
 			"created_at":  oaTime("Set by the server.").NewRef(),
 			"updated_at":  oaTime("Set by the server.").NewRef(),

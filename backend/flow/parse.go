@@ -72,6 +72,7 @@ func decodeJSON(js []byte) (*Flow, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, errors.New("invalid flow: unexpected data after the definition")
 	}
+	f.normalize()
 	return &f, nil
 }
 
@@ -118,4 +119,23 @@ func (f *Flow) definition() *Flow {
 	d := *f
 	d.CreatedAt, d.UpdatedAt = nil, nil
 	return &d
+}
+
+// normalize fills defaults so every stored flow has the same shape:
+// empty lists instead of null, an explicit error strategy.
+func (f *Flow) normalize() {
+	if f.Routines == nil {
+		f.Routines = map[string]RoutineSpec{}
+	}
+	if f.Connections == nil {
+		f.Connections = []Connection{}
+	}
+	for id, r := range f.Routines {
+		if r.ErrorPolicy != nil && r.ErrorPolicy.Strategy == "" {
+			p := *r.ErrorPolicy
+			p.Strategy = OnErrorStop
+			r.ErrorPolicy = &p
+			f.Routines[id] = r
+		}
+	}
 }
