@@ -156,6 +156,7 @@ func (a *API) jobEvents(c *gin.Context) {
 	if _, ok := a.loadJob(c); !ok {
 		return
 	}
+	a.syncLog(c) // an active job's latest events may still be on their way to the store
 	list, err := a.Jobs.Events(c.Request.Context(), c.Param("id"), int64(since), limit)
 	if err != nil {
 		a.internal(c, err)
@@ -187,6 +188,7 @@ func (a *API) jobLogs(c *gin.Context) {
 	if _, ok := a.loadJob(c); !ok {
 		return
 	}
+	a.syncLog(c)
 	list, total, err := a.Jobs.Logs(c.Request.Context(), c.Param("id"), f)
 	if err != nil {
 		a.internal(c, err)
@@ -200,6 +202,7 @@ func (a *API) jobMetrics(c *gin.Context) {
 	if !ok {
 		return
 	}
+	a.syncLog(c)
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 10*time.Second)
 	defer cancel()
 	m := newMetrics(js)

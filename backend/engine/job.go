@@ -272,10 +272,14 @@ func (j *job) finishActivation(a *Activation, err error, skipped bool) {
 		st.Output = a.output
 		st.Error = nil
 		j.updateProgressLocked()
-		j.publishLocked(&events.Event{
+		ev := &events.Event{
 			Type: events.RoutineCompleted, RoutineID: a.RoutineID, ActivationID: a.ID,
 			Slot: a.Slot, Duration: dur, Emitted: a.emitted,
-		})
+		}
+		if a.emitted == 0 {
+			ev.Data = a.output // e.g. an output routine's result; emitted data is in event_emit
+		}
+		j.publishLocked(ev)
 		return
 	}
 	msg := err.Error()

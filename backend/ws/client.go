@@ -1,6 +1,7 @@
 package ws
 
 import (
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -34,12 +35,13 @@ type client struct {
 	// session buffer; the rest wait in queue, fed to melody as it writes.
 	// A client whose queue exceeds QueueSize is closed as lagging.
 	qmu      sync.Mutex
-	inflight int
-	queue    [][]byte
+	inflight []int64 // seqs of the messages in melody's buffer, oldest first
+	queue    []outMsg
 	sent     chan struct{} // signalled after each written message
 	done     chan struct{} // closed when the connection is gone
 	doneOnce sync.Once
 	closing  atomic.Bool
+	written  atomic.Int64 // newest event whose messages were all written, for the close reason
 
 	// Guarded by topic.mu. Until the replay has caught up (live), the
 	// topic only notes the newest event seq the client missed per job;
@@ -75,17 +77,24 @@ func (c *client) wants(typ string) bool {
 // in the client's own queue, which costs nothing while idle.
 const melodySlots = 16
 
-// send queues one message. A client whose queue is full is closed as
-// lagging: it is never sent a stream with holes.
-func (c *client) send(data []byte) bool {
+// outMsg is a queued message; seq, if not 0, is the event it completes.
+type outMsg struct {
+	data []byte
+	seq  int64
+}
+
+// send queues one message; seq is the event seq the message completes (0
+// for none). A client whose queue is full is closed as lagging: it is never
+// sent a stream with holes.
+func (c *client) send(data []byte, seq int64) bool {
 	if c.closing.Load() {
 		return false
 	}
 	c.qmu.Lock()
-	if c.inflight < melodySlots && len(c.queue) == 0 {
+	if len(c.inflight) < melodySlots && len(c.queue) == 0 {
 		// Written under qmu (melody's Write never blocks), so a message
 		// moved from the queue by onSent can never be overtaken.
-		c.inflight++
+		c.inflight = append(c.inflight, seq)
 		err := c.s.Write(data)
 		c.qmu.Unlock()
 		return err == nil
@@ -95,7 +104,7 @@ func (c *client) send(data []byte) bool {
 		c.closeLagging()
 		return false
 	}
-	c.queue = append(c.queue, data)
+	c.queue = append(c.queue, outMsg{data, seq})
 	c.qmu.Unlock()
 	return true
 }
@@ -104,22 +113,28 @@ func (c *client) send(data []byte) bool {
 func (c *client) backlog() int {
 	c.qmu.Lock()
 	defer c.qmu.Unlock()
-	return c.inflight + len(c.queue)
+	return len(c.inflight) + len(c.queue)
 }
 
 // onSent is melody's notification that a message was written: the next
 // queued message moves into melody's buffer.
 func (c *client) onSent() {
 	c.qmu.Lock()
+	if len(c.inflight) > 0 {
+		if seq := c.inflight[0]; seq > 0 {
+			c.written.Store(seq)
+		}
+		c.inflight = c.inflight[1:]
+	}
 	if len(c.queue) > 0 {
-		_ = c.s.Write(c.queue[0])
-		c.queue[0] = nil
+		next := c.queue[0]
+		_ = c.s.Write(next.data)
+		c.inflight = append(c.inflight, next.seq)
+		c.queue[0] = outMsg{}
 		c.queue = c.queue[1:]
 		if len(c.queue) == 0 {
 			c.queue = nil // release the burst's memory
 		}
-	} else {
-		c.inflight--
 	}
 	c.qmu.Unlock()
 	select {
@@ -143,27 +158,27 @@ func (c *client) deliver(frames []frame) {
 	if f0.event && f0.seq <= c.last[f0.jobID] {
 		return // the replay already sent this event
 	}
-	for _, f := range frames {
-		if c.wants(f.typ) {
-			if !c.send(f.data) {
-				return
-			}
-		}
-	}
-	if f0.event {
+	if c.sendFrames(frames, false) && f0.event {
 		c.last[f0.jobID] = f0.seq
 	}
 }
 
-// sendPaced sends replayed frames, waiting while the client's queue is
-// half full so a replay of any length never overflows it. It gives up (and
-// closes the client as lagging) if the client reads nothing for a while.
-func (c *client) sendPaced(frames []frame) bool {
-	for _, f := range frames {
+// sendFrames sends the frames the client subscribed to. With paced (the
+// replay), it waits while the client's queue is half full, so a replay of
+// any length never overflows it, and gives up (closing the client as
+// lagging) if the client reads nothing for WriteTimeout.
+func (c *client) sendFrames(frames []frame, paced bool) bool {
+	lastWanted := -1
+	for i, f := range frames {
+		if c.wants(f.typ) {
+			lastWanted = i
+		}
+	}
+	for i, f := range frames[:lastWanted+1] {
 		if !c.wants(f.typ) {
 			continue
 		}
-		for c.backlog() >= c.srv.cfg.QueueSize/2 {
+		for paced && c.backlog() >= c.srv.cfg.QueueSize/2 {
 			select {
 			case <-c.sent:
 			case <-c.done:
@@ -173,7 +188,11 @@ func (c *client) sendPaced(frames []frame) bool {
 				return false
 			}
 		}
-		if !c.send(f.data) {
+		var seq int64
+		if i == lastWanted && f.event {
+			seq = f.seq
+		}
+		if !c.send(f.data, seq) {
 			return false
 		}
 	}
@@ -190,7 +209,10 @@ func (c *client) closeLagging() {
 	if !c.closing.CompareAndSwap(false, true) {
 		return
 	}
-	reason := "lagging: reconnect with ?since=<last seq>"
+	reason := "lagging: reconnect with ?since=<last seq you received>"
+	if c.topic.key.kind == topicJob {
+		reason = fmt.Sprintf("lagging: reconnect with ?since=%d", c.written.Load())
+	}
 	c.srv.cfg.Logger.Info("closing lagging websocket client", "remote", c.s.RemoteAddr().String(), "path", c.s.Request.URL.Path)
 	go func() {
 		conn := c.s.WebsocketConnection()

@@ -58,7 +58,11 @@ func (e *seed000) encode(ev *events.Event) []frame {
 		e.outputs[ev.ActivationID] = ev.Data
 		return nil
 	case events.RoutineCompleted:
-		f := node("completed", e.outputs[ev.ActivationID], nil, ts)
+		out := e.outputs[ev.ActivationID]
+		if ev.Data != nil {
+			out = ev.Data
+		}
+		f := node("completed", out, nil, ts)
 		e.forget(ev.ActivationID)
 		return []frame{f, status("running", "")}
 	case events.RoutineFailed:

@@ -177,10 +177,6 @@ func (s *Server) admit(c *gin.Context) (since int64, ok bool) {
 		}
 		since = n
 	}
-	if !websocket.IsWebSocketUpgrade(c.Request) {
-		wsError(c, http.StatusBadRequest, "NOT_WEBSOCKET", "this endpoint speaks WebSocket: send an Upgrade request")
-		return 0, false
-	}
 	return since, true
 }
 
@@ -255,6 +251,11 @@ func (s *Server) refuse(c *gin.Context, resource, id string, err error) {
 }
 
 func (s *Server) upgrade(c *gin.Context, cl *client) {
+	if !websocket.IsWebSocketUpgrade(c.Request) {
+		s.release(cl.topic)
+		wsError(c, http.StatusBadRequest, "NOT_WEBSOCKET", "this endpoint speaks WebSocket: send an Upgrade request")
+		return
+	}
 	err := s.m.HandleRequestWithKeys(c.Writer, c.Request, map[string]any{"client": cl})
 	if cl.s == nil { // the upgrade failed before onConnect
 		s.release(cl.topic)
@@ -269,7 +270,7 @@ func (s *Server) onConnect(ms *melody.Session) {
 	cl.s = ms
 	if cl.proto != protoExecution {
 		now := time.Now()
-		cl.send(obj{{"type", "connection:status"}, {"status", "connected"}, {"timestamp", iso(now)}, {"server_time", iso(now)}}.json())
+		cl.send(obj{{"type", "connection:status"}, {"status", "connected"}, {"timestamp", iso(now)}, {"server_time", iso(now)}}.json(), 0)
 		s.mu.Lock()
 		s.monitors[cl] = struct{}{}
 		s.mu.Unlock()
@@ -369,7 +370,7 @@ func (s *Server) replayJob(ctx context.Context, cl *client, js *jobStream, jobID
 		if ev.Seq <= skipUpTo {
 			return true
 		}
-		if !cl.sendPaced(frames) {
+		if !cl.sendFrames(frames, true) {
 			return false
 		}
 		cl.last[jobID] = ev.Seq
@@ -415,11 +416,11 @@ func (s *Server) onMessage(ms *melody.Session, msg []byte) {
 	cl := clientOf(ms)
 	if cl.proto == protoExecution {
 		if strings.TrimSpace(string(msg)) == "ping" {
-			cl.send([]byte(`{"type":"pong"}`))
+			cl.send([]byte(`{"type":"pong"}`), 0)
 		}
 		return
 	}
-	reply := func(o obj) { cl.send(o.json()) }
+	reply := func(o obj) { cl.send(o.json(), 0) }
 	fail := func(text string) { reply(obj{{"type", "error"}, {"error", text}, {"timestamp", iso(time.Now())}}) }
 	if len(msg) > maxClientMessage {
 		fail(fmt.Sprintf("message of %d bytes is over the %d byte limit", len(msg), maxClientMessage))
@@ -468,7 +469,7 @@ func (s *Server) heartbeat() {
 			}
 			s.mu.Unlock()
 			for _, c := range list {
-				c.send(frame)
+				c.send(frame, 0)
 			}
 		}
 	}

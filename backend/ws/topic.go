@@ -3,6 +3,7 @@ package ws
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"time"
 
@@ -175,6 +176,9 @@ func (t *topic) publish(ev *events.Event) {
 	// All three advance even without clients: their state (progress,
 	// outputs, metrics) must be complete when a client arrives.
 	frames := [3][]frame{js.s000.encode(ev), js.s004.encode(ev), js.dbg.encode(ev)}
+	if t.key.kind == topicAll {
+		frames[protoMonitor] = lifecycleOnly(frames[protoMonitor])
+	}
 	t.mu.Lock()
 	for c := range t.clients {
 		c.deliver(frames[c.proto])
@@ -183,6 +187,17 @@ func (t *topic) publish(ev *events.Event) {
 	if events.Finished(statusOf(ev)) {
 		delete(t.jobs, ev.JobID) // a finished job sends nothing more
 	}
+}
+
+// lifecycleOnly keeps the job_* messages (dropping e.g. the final metrics).
+func lifecycleOnly(frames []frame) []frame {
+	out := frames[:0:0]
+	for _, f := range frames {
+		if strings.HasPrefix(f.typ, "job_") {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // statusOf is the terminal status an event announces, if any.

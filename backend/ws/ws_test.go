@@ -585,8 +585,16 @@ connections:
 		}
 	}
 	var ce *websocket.CloseError
-	if !asCloseError(closeErr, &ce) || ce.Code != ws.CloseLagging || !strings.Contains(ce.Text, "lagging") {
+	if !asCloseError(closeErr, &ce) || ce.Code != ws.CloseLagging || !regexp.MustCompile(`^lagging: reconnect with \?since=\d+$`).MatchString(ce.Text) {
 		t.Fatalf("slow client ended with %v", closeErr)
+	}
+	// The seq in the reason is the newest event whose messages the client
+	// received in full: its last seq, or the one before if the connection
+	// was cut between two messages of one event.
+	var resume int64
+	fmt.Sscanf(ce.Text, "lagging: reconnect with ?since=%d", &resume)
+	if resume != last && resume != last-1 {
+		t.Fatalf("close reason says since=%d, the client's last seq is %d", resume, last)
 	}
 }
 

@@ -1,6 +1,5 @@
-// REST client for the Switchyard API (docs/api.md). Every network call of the UI
-// goes through here, so the polling pages can later switch to the live streams
-// without touching the components.
+// REST client for the Switchyard API (docs/api.md). Every HTTP call of the UI
+// goes through here; the WebSocket streams are in live.ts.
 
 export type JobStatus = 'pending' | 'running' | 'paused' | 'completed' | 'failed' | 'cancelled'
 
@@ -68,6 +67,9 @@ export interface Job {
   nodes_completed?: number
   nodes_failed?: number
   duration?: number | null
+  /** Seq of the job's latest event that this state reflects (a stream resumes after it). */
+  events?: number
+  pause_requested?: boolean
   routine_states?: Record<string, RoutineState>
 }
 

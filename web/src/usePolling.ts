@@ -4,7 +4,10 @@ export interface Polled<T> {
   data: T | undefined
   error: unknown
   loading: boolean
-  /** Fetches now (and restarts the interval). */
+  /**
+   * Fetches now (and restarts the interval); while a call is in flight, once
+   * more right after it, so a stream of refreshes never starves the answers.
+   */
   refresh: () => void
   /** Replaces the data, e.g. with the job an action answered, then fetches again. */
   setData: (value: T) => void
@@ -28,6 +31,8 @@ export function usePolling<T>(load: () => Promise<T>, interval: Interval<T>, key
   const intervalRef = useRef(interval)
   intervalRef.current = interval
   const generation = useRef(0)
+  const inFlight = useRef(false)
+  const again = useRef(false)
   const fixed = typeof interval === 'function' ? 'fn' : interval
 
   useEffect(() => {
@@ -44,12 +49,15 @@ export function usePolling<T>(load: () => Promise<T>, interval: Interval<T>, key
     const run = async () => {
       let value: T | undefined
       let failure: unknown
+      inFlight.current = true
+      again.current = false
       try {
         value = await loadRef.current()
       } catch (err) {
         failure = err ?? new Error('request failed')
       }
       if (!current()) return
+      inFlight.current = false
       if (failure === undefined) {
         setDataState(value)
         setError(undefined)
@@ -58,17 +66,21 @@ export function usePolling<T>(load: () => Promise<T>, interval: Interval<T>, key
       }
       setLoading(false)
       const iv = intervalRef.current
-      const next = typeof iv === 'function' ? iv(value, failure) : iv
+      const next = again.current ? 0 : typeof iv === 'function' ? iv(value, failure) : iv
       if (next !== null) timer = setTimeout(run, next)
     }
     run()
     return () => {
       stopped = true
+      inFlight.current = false
       if (timer !== undefined) clearTimeout(timer)
     }
   }, [key, fixed, tick])
 
-  const refresh = useCallback(() => setTick((t) => t + 1), [])
+  const refresh = useCallback(() => {
+    if (inFlight.current) again.current = true
+    else setTick((t) => t + 1)
+  }, [])
   const setData = useCallback((value: T) => {
     generation.current++
     setDataState(value)

@@ -1,13 +1,14 @@
 import { useState } from 'react'
-import { api, ApiError, type Job, type JobAction, type RoutineState } from '../api'
+import { api, type Job, type JobAction, type RoutineState } from '../api'
 import { ErrorAlert } from '../components/ErrorAlert'
+import { LiveIndicator } from '../components/LiveIndicator'
 import { ProgressBar } from '../components/ProgressBar'
 import { StatusBadge } from '../components/StatusBadge'
 import { compactJson, formatDuration, formatTime, prettyJson } from '../format'
 import { Link } from '../router'
 import { paths } from '../routes'
 import { allowedActions, isFinished } from '../status'
-import { usePolling } from '../usePolling'
+import { useLiveJob } from '../useLiveJob'
 
 const LOG_LEVELS = ['debug', 'info', 'warning', 'error'] as const
 
@@ -39,35 +40,27 @@ export function JobPage({ id }: { id: string }) {
   const [busy, setBusy] = useState<JobAction | undefined>()
   const [level, setLevel] = useState('')
 
-  // Poll every second until the job is finished (or does not exist).
-  const job = usePolling(
-    () => api.getJob(id),
-    (data, err) => (isFinished(data?.status) || (err instanceof ApiError && err.status === 404) ? null : 1000),
-    `job:${id}`,
-  )
-  const finished = isFinished(job.data?.status)
-  const logs = usePolling(
-    () => api.getJobLogs(id, { level: level || undefined, limit: 500 }),
-    finished ? null : 1000,
-    `logs:${id}:${level}`,
-  )
+  // REST state kept current by the job's live stream (see useLiveJob).
+  const live = useLiveJob(id, level)
+  const finished = isFinished(live.job?.status)
 
   const act = async (action: JobAction) => {
     setBusy(action)
     setActionError(undefined)
     try {
       const updated = await api.jobAction(id, action)
-      if (updated && typeof updated === 'object' && 'status' in updated) job.setData(updated)
-      else job.refresh()
+      if (updated && typeof updated === 'object' && 'status' in updated) live.takeSnapshot(updated)
+      else live.refresh()
     } catch (err) {
       setActionError(err)
-      job.refresh()
+      live.refresh()
     } finally {
       setBusy(undefined)
     }
   }
 
-  const j: Job | undefined = job.data
+  const j: Job | undefined = live.job
+  const logs = live.logs
   const allowed = allowedActions(j?.status)
 
   return (
@@ -82,8 +75,9 @@ export function JobPage({ id }: { id: string }) {
             {j.flow_version !== undefined && ` v${j.flow_version}`}
           </span>
         )}
+        {(j || live.live !== 'closed') && <LiveIndicator state={live.live} />}
       </header>
-      <ErrorAlert error={job.error} testId="load-error" />
+      <ErrorAlert error={live.jobError} testId="load-error" />
 
       {j && (
         <>
@@ -200,10 +194,10 @@ export function JobPage({ id }: { id: string }) {
               ))}
             </select>
           </label>
-          {logs.data && <span className="dim small"> {logs.data.total} lines</span>}
+          {logs && <span className="dim small"> {logs.total} lines</span>}
         </h2>
-        <ErrorAlert error={logs.error} testId="logs-error" />
-        {logs.data && logs.data.logs.length > 0 ? (
+        <ErrorAlert error={live.logsError} testId="logs-error" />
+        {logs && logs.logs.length > 0 ? (
           <table className="table table-logs" data-testid="logs-table">
             <thead>
               <tr>
@@ -215,7 +209,7 @@ export function JobPage({ id }: { id: string }) {
               </tr>
             </thead>
             <tbody>
-              {logs.data.logs.map((l) => (
+              {logs.logs.map((l) => (
                 <tr key={l.seq} className={`log-${l.level}`}>
                   <td className="mono dim">{l.seq}</td>
                   <td className="nowrap">{formatTime(l.time ?? l.timestamp)}</td>
@@ -229,7 +223,7 @@ export function JobPage({ id }: { id: string }) {
             </tbody>
           </table>
         ) : (
-          logs.data && <p className="empty">No log lines.</p>
+          logs && <p className="empty">No log lines.</p>
         )}
       </div>
     </section>

@@ -1,9 +1,23 @@
+import { useEffect, useRef } from 'react'
 import { api, JOB_STATUSES } from '../api'
 import { ErrorAlert } from '../components/ErrorAlert'
 import { JobsTable } from '../components/JobsTable'
+import { LiveIndicator } from '../components/LiveIndicator'
+import type { LiveMessage } from '../live'
 import { navigate, useLocation } from '../router'
 import { paths } from '../routes'
+import { useLiveStream } from '../useLive'
 import { usePolling } from '../usePolling'
+
+/** The list is re-read this long after a job lifecycle message (one read per burst). */
+const REFETCH_DEBOUNCE_MS = 300
+/** Safety net: the monitor stream replays nothing, so a missed message is caught up here. */
+const SAFETY_POLL_MS = 10_000
+
+/** Whether a monitor message is a job lifecycle message (`job_started`, `job_completed`, …). */
+export function isJobLifecycle(msg: LiveMessage): boolean {
+  return typeof msg.type === 'string' && msg.type.startsWith('job_')
+}
 
 const PAGE_SIZES = [20, 50, 100]
 
@@ -30,8 +44,30 @@ export function JobsPage() {
   const key = `jobs:${q.flow_id}:${q.status}:${q.limit}:${q.offset}`
   const jobs = usePolling(
     () => api.listJobs({ flow_id: q.flow_id || undefined, status: q.status || undefined, limit: q.limit, offset: q.offset }),
-    2000,
+    SAFETY_POLL_MS,
     key,
+  )
+
+  // Any job's start, pause, resume or end: read the list again, at most once
+  // per 300 ms however many jobs change (a steady stream never postpones it).
+  const refreshRef = useRef(jobs.refresh)
+  refreshRef.current = jobs.refresh
+  const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined)
+  const refetchSoon = () => {
+    if (timer.current !== undefined) return
+    timer.current = setTimeout(() => {
+      timer.current = undefined
+      refreshRef.current()
+    }, REFETCH_DEBOUNCE_MS)
+  }
+  useEffect(() => () => clearTimeout(timer.current), [])
+  const live = useLiveStream(
+    '/api/ws/monitor',
+    (msg) => {
+      if (isJobLifecycle(msg) && (!q.flow_id || msg.flow_id === undefined || msg.flow_id === q.flow_id)) refetchSoon()
+    },
+    // Messages are not replayed: whatever happened while connecting or away is read from REST.
+    { onLive: refetchSoon, onReconnect: refetchSoon },
   )
   const flows = usePolling(() => api.listFlows({ limit: 1000 }), null, 'jobs-flow-options')
 
@@ -57,6 +93,7 @@ export function JobsPage() {
     <section>
       <header className="page-header">
         <h1>Jobs</h1>
+        <LiveIndicator state={live} />
       </header>
       <div className="filters">
         <label>

@@ -1,0 +1,242 @@
+// The job page's state: a REST snapshot of the job and its logs, with the
+// messages of `/api/ws/executions/{id}` (seed 000, docs/streams.md) applied on
+// top. Pure: the page hook feeds it and re-renders.
+
+import type { Job, JobStatus, LogEntry, LogList, RoutineState } from './api'
+import type { LiveMessage } from './live'
+import { isFinished } from './status'
+
+const LEVEL_RANK: Record<string, number> = { debug: 0, info: 1, warning: 2, error: 3 }
+
+/** Rank of a log level (unknown levels rank as info). */
+export function levelRank(level: string | undefined): number {
+  return LEVEL_RANK[level ?? ''] ?? 1
+}
+
+/** Seed 000 times are Unix seconds as strings ("1704067200.123"); the UI shows ISO times. */
+export function unixToIso(ts: unknown): string | undefined {
+  if (ts === null || ts === undefined || ts === '') return undefined
+  const n = typeof ts === 'number' ? ts : typeof ts === 'string' ? Number(ts) : Number.NaN
+  if (!Number.isFinite(n)) return typeof ts === 'string' ? ts : undefined
+  const d = new Date(n * 1000)
+  return Number.isNaN(d.getTime()) ? undefined : d.toISOString()
+}
+
+function unixSeconds(ts: unknown): number | undefined {
+  const n = typeof ts === 'number' ? ts : typeof ts === 'string' && ts !== '' ? Number(ts) : Number.NaN
+  return Number.isFinite(n) ? n : undefined
+}
+
+function obj(v: unknown): Record<string, unknown> | undefined {
+  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined
+}
+
+/** The job's status named by a seed 000 `status` message (paused and cancelled travel in data.state). */
+export function statusOf(msg: LiveMessage): JobStatus | undefined {
+  const state = obj(msg.data)?.state
+  if (state === 'paused') return 'paused'
+  if (state === 'cancelled') return 'cancelled'
+  const s = msg.status
+  if (s === 'pending' || s === 'running' || s === 'completed' || s === 'failed') return s
+  return undefined
+}
+
+/** What a message changed, for the page to decide what to refetch. */
+export interface Applied {
+  /** The job's state changed. */
+  changed: boolean
+  /** The job's status changed (the server also writes a log line for such transitions). */
+  lifecycle: boolean
+  /** A routine failed (its failure is logged by the server too). */
+  routineFailed: boolean
+}
+
+const NOTHING: Applied = { changed: false, lifecycle: false, routineFailed: false }
+
+export interface LogsView {
+  logs: LogEntry[]
+  total: number
+}
+
+export class JobLive {
+  job: Job | undefined
+  /** Seq the current snapshot reflects; messages up to it are already in `job`. */
+  private snapSeq = 0
+  /** Highest seq applied from the stream. */
+  private appliedSeq = 0
+  private restLogs: { level: string; list: LogList } | undefined
+  /** Live log lines (all levels), in seq order. */
+  private liveLogs: LogEntry[] = []
+  private readonly maxLiveLogs: number
+
+  constructor(maxLiveLogs = 5000) {
+    this.maxLiveLogs = maxLiveLogs
+  }
+
+  /** The seq the state reflects (for the socket's `since`). */
+  get seq(): number {
+    return Math.max(this.snapSeq, this.appliedSeq)
+  }
+
+  /**
+   * Takes a REST answer (GET or an action's answer) unless it is older than
+   * what the stream already applied. A finished job's record is final and
+   * always wins. Answers whether it was taken.
+   */
+  snapshot(job: Job): boolean {
+    const events = typeof job.events === 'number' && Number.isFinite(job.events) ? job.events : undefined
+    const newer = this.job === undefined || events === undefined || events >= this.appliedSeq
+    if (!newer && !isFinished(job.status)) return false
+    // Keep the routine states when an answer comes without them (lists, some actions).
+    const keep = job.routine_states === undefined && this.job?.job_id === job.job_id ? this.job.routine_states : undefined
+    this.job = keep ? { ...job, routine_states: keep } : job
+    if (events !== undefined) {
+      this.snapSeq = Math.max(this.snapSeq, events)
+      this.appliedSeq = Math.max(this.appliedSeq, events)
+    } else {
+      this.snapSeq = Math.max(this.snapSeq, this.appliedSeq)
+    }
+    return true
+  }
+
+  /** Applies one message of the executions stream. */
+  apply(msg: LiveMessage): Applied {
+    const seq = typeof msg.seq === 'number' ? msg.seq : undefined
+    if (msg.type === 'log') {
+      this.addLog(msg)
+    }
+    const j = this.job
+    if (!j || seq === undefined) return NOTHING
+    if (seq <= this.snapSeq) return NOTHING // the snapshot has it
+    this.appliedSeq = Math.max(this.appliedSeq, seq)
+    const at = unixSeconds(msg.timestamp)
+    const started = j.started_at ? Date.parse(j.started_at) / 1000 : Number.NaN
+    const elapsed = at !== undefined && Number.isFinite(started) ? Math.max(0, at - started) : undefined
+
+    switch (msg.type) {
+      case 'status': {
+        const status = statusOf(msg)
+        if (!status) return NOTHING
+        const data = obj(msg.data) ?? {}
+        const next: Job = { ...j, status }
+        if (typeof data.progress === 'number') next.progress = data.progress
+        if (typeof data.current_node === 'string') next.current_node = data.current_node
+        if (status === 'completed') next.progress = 1
+        if (isFinished(status)) {
+          next.completed_at = unixToIso(msg.timestamp) ?? next.completed_at
+          if (elapsed !== undefined) next.duration = elapsed
+        } else if (elapsed !== undefined) {
+          next.duration = elapsed
+        }
+        this.job = next
+        return { changed: true, lifecycle: status !== j.status, routineFailed: false }
+      }
+      case 'node_update': {
+        const rid = typeof msg.node_id === 'string' ? msg.node_id : undefined
+        const ns = obj(msg.node_state)
+        if (!rid || !ns) return NOTHING
+        const prev: RoutineState = j.routine_states?.[rid] ?? { status: 'pending' }
+        const st: RoutineState = { ...prev }
+        if (typeof ns.status === 'string') st.status = ns.status
+        const startedAt = unixToIso(ns.started_at)
+        const completedAt = unixToIso(ns.completed_at)
+        if (st.status === 'running') {
+          st.activations = (prev.activations ?? 0) + 1
+          if (startedAt) st.started_at = startedAt
+        } else {
+          if (startedAt) st.started_at = startedAt
+          if (completedAt) st.completed_at = completedAt
+          // The stream's output is what the routine last emitted; a routine
+          // that emits nothing (e.g. `output`) reports null: keep what REST said.
+          if (st.status === 'completed' && ns.output !== undefined && ns.output !== null) st.output = ns.output
+          if (st.status === 'completed') st.error = null
+          else if (ns.error !== undefined && ns.error !== null) st.error = ns.error
+        }
+        const states = { ...(j.routine_states ?? {}), [rid]: st }
+        let completed = 0
+        let failed = 0
+        for (const s of Object.values(states)) {
+          if (s.status === 'completed') completed++
+          else if (s.status === 'failed') failed++
+        }
+        const next: Job = { ...j, routine_states: states, nodes_completed: completed, nodes_failed: failed }
+        if (st.status === 'running') next.current_node = rid
+        this.job = next
+        return { changed: true, lifecycle: false, routineFailed: st.status === 'failed' }
+      }
+      case 'completion': {
+        const r = obj(msg.result) ?? {}
+        const next: Job = { ...j, status: 'completed', progress: 1 }
+        if ('output' in r) next.result = r.output
+        if (typeof r.nodes_completed === 'number') next.nodes_completed = r.nodes_completed
+        if (typeof r.nodes_failed === 'number') next.nodes_failed = r.nodes_failed
+        if (typeof r.duration === 'number') next.duration = r.duration
+        next.completed_at = next.completed_at ?? unixToIso(msg.timestamp)
+        this.job = next
+        return { changed: true, lifecycle: j.status !== 'completed', routineFailed: false }
+      }
+      case 'error': {
+        if (typeof msg.error !== 'string') return NOTHING
+        const status: JobStatus = isFinished(j.status) ? j.status : 'failed'
+        this.job = { ...j, status, error: msg.error }
+        return { changed: true, lifecycle: status !== j.status, routineFailed: false }
+      }
+      default:
+        return NOTHING
+    }
+  }
+
+  /** Takes a REST page of logs fetched with the `level` filter. */
+  setRestLogs(level: string, list: LogList): void {
+    this.restLogs = { level, list }
+    // Live lines the store now has are no longer needed beyond its page.
+    const last = list.logs.length > 0 ? list.logs[list.logs.length - 1].seq : 0
+    if (level === '' && list.logs.length === list.total) {
+      this.liveLogs = this.liveLogs.filter((l) => l.seq > last)
+    }
+  }
+
+  /** Drops the REST logs, e.g. when the level filter changes. */
+  clearRestLogs(): void {
+    this.restLogs = undefined
+  }
+
+  /**
+   * The lines to show for a level filter: the REST page merged with live
+   * lines (deduplicated by seq), at most `limit`. Undefined until the REST
+   * page for that level arrived.
+   */
+  logs(level: string, limit: number): LogsView | undefined {
+    const rest = this.restLogs
+    if (!rest || rest.level !== level) return undefined
+    const min = level ? levelRank(level) : -1
+    const have = new Set(rest.list.logs.map((l) => l.seq))
+    const restLast = rest.list.logs.length > 0 ? rest.list.logs[rest.list.logs.length - 1].seq : 0
+    // When the REST page is cut short, later lines belong after lines it did not return.
+    const complete = rest.list.logs.length >= rest.list.total
+    const extra = this.liveLogs.filter((l) => !have.has(l.seq) && l.seq > restLast && levelRank(l.level) >= min)
+    const merged = complete ? [...rest.list.logs, ...extra].slice(0, limit) : rest.list.logs
+    return { logs: merged, total: rest.list.total + extra.length }
+  }
+
+  private addLog(msg: LiveMessage): void {
+    const seq = typeof msg.seq === 'number' ? msg.seq : undefined
+    const l = obj(msg.log)
+    if (seq === undefined || !l) return
+    const last = this.liveLogs.length > 0 ? this.liveLogs[this.liveLogs.length - 1].seq : 0
+    if (seq <= last && this.liveLogs.some((x) => x.seq === seq)) return
+    const entry: LogEntry = {
+      seq,
+      time: unixToIso(l.timestamp) ?? unixToIso(msg.timestamp),
+      level: typeof l.level === 'string' ? l.level : 'info',
+      routine_id: typeof l.node_id === 'string' ? l.node_id : undefined,
+      message: typeof l.message === 'string' ? l.message : String(l.message ?? ''),
+    }
+    if (seq > last) this.liveLogs.push(entry)
+    else {
+      const at = this.liveLogs.findIndex((x) => x.seq > seq)
+      this.liveLogs.splice(at, 0, entry)
+    }
+    if (this.liveLogs.length > this.maxLiveLogs) this.liveLogs.splice(0, this.liveLogs.length - this.maxLiveLogs)
+  }
+}
