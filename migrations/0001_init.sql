@@ -46,12 +46,14 @@ CREATE INDEX jobs_by_flow ON jobs (flow_id, created_at DESC);
 CREATE INDEX jobs_by_status ON jobs (status, created_at DESC);
 
 -- The event log, stored as chunks: each row holds consecutive events of one
--- job (first_seq..last_seq) as newline-separated JSON. One row per job per
--- write batch keeps the write rate far above one-row-per-event.
+-- job (first_seq..last_seq) as newline-separated JSON, compressed with S2
+-- when codec = 1. One row per job per write batch keeps the write rate far
+-- above one-row-per-event.
 CREATE TABLE event_chunks (
     job_id    TEXT NOT NULL,
     first_seq INTEGER NOT NULL,
     last_seq  INTEGER NOT NULL,
+    codec     INTEGER NOT NULL DEFAULT 0, -- 0 plain, 1 S2 block
     body      BLOB NOT NULL,
     PRIMARY KEY (job_id, first_seq)
 ) WITHOUT ROWID;

@@ -53,7 +53,7 @@ func (a *Activation) Env() map[string]any {
 	return map[string]any{
 		"data":    a.Data,
 		"job":     a.job.env,
-		"routine": map[string]any{"id": a.RoutineID, "kind": a.node.kind},
+		"routine": a.node.env,
 		"slot":    a.Slot,
 		"shared":  shared,
 	}

@@ -24,6 +24,7 @@ type node struct {
 	inbound map[string]int      // slot → number of connections into it
 	slots   []string
 	events  map[string]struct{}
+	env     map[string]any // the "routine" variable of expressions; read-only
 	// defaultEvent is where "skip" forwards input: "output" if the kind has it.
 	defaultEvent string
 }
@@ -60,6 +61,7 @@ func (r *Registry) Compile(f *flow.Flow) (*Plan, error) {
 		}
 		n := &node{id: id, kind: spec.Kind, runner: run, slots: k.Slots, policy: spec.Policy(), outs: map[string][]target{}, inbound: map[string]int{}}
 		n.events = map[string]struct{}{}
+		n.env = map[string]any{"id": id, "kind": spec.Kind}
 		for _, ev := range (kindInfo{k}).Events(spec.Config) {
 			n.events[ev] = struct{}{}
 			if ev == "output" {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
@@ -53,12 +54,18 @@ func (e *Expression) String() string { return e.src }
 // Eval runs the expression against env (see engine.Activation.Env).
 // Failures are ExpressionErrors that quote the expression.
 func (e *Expression) Eval(env map[string]any) (any, error) {
-	out, err := expr.Run(e.prog, env)
+	machine := vms.Get().(*vm.VM)
+	out, err := machine.Run(e.prog, env)
+	vms.Put(machine)
 	if err != nil {
 		return nil, &Error{Name: "ExpressionError", Err: fmt.Errorf("expression %q: %s", clip(e.src, 80), firstLine(err.Error()))}
 	}
 	return out, nil
 }
+
+// vms recycles expression VMs: a VM's stack is reused across runs instead
+// of being allocated for every activation.
+var vms = sync.Pool{New: func() any { return new(vm.VM) }}
 
 // nameChecker collects identifiers that are neither in scope nor declared.
 type nameChecker struct {

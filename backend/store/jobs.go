@@ -104,16 +104,21 @@ func (s *Store) ListJobs(ctx context.Context, f JobFilter) ([]events.JobState, i
 
 // Events returns up to limit events of a job with seq > since, in order.
 func (s *Store) Events(ctx context.Context, jobID string, since int64, limit int) ([]events.Event, error) {
-	rows, err := s.r.QueryxContext(ctx, `SELECT body FROM event_chunks WHERE job_id = ? AND last_seq > ? ORDER BY first_seq`, jobID, since)
+	rows, err := s.r.QueryxContext(ctx, `SELECT codec, body FROM event_chunks WHERE job_id = ? AND last_seq > ? ORDER BY first_seq`, jobID, since)
 	if err != nil {
 		return nil, fmt.Errorf("read events of job %s: %w", jobID, err)
 	}
 	defer rows.Close()
 	var out []events.Event
 	for rows.Next() && len(out) < limit {
-		var body []byte
-		if err := rows.Scan(&body); err != nil {
+		var codec int
+		var stored []byte
+		if err := rows.Scan(&codec, &stored); err != nil {
 			return nil, fmt.Errorf("read events of job %s: %w", jobID, err)
+		}
+		body, err := decodeChunk(codec, stored)
+		if err != nil {
+			return nil, fmt.Errorf("job %s: %w", jobID, err)
 		}
 		for line := range bytes.SplitSeq(bytes.TrimRight(body, "\n"), []byte{'\n'}) {
 			var ev events.Event

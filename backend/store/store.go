@@ -5,6 +5,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -17,8 +18,21 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	_ "github.com/mattn/go-sqlite3" // the database/sql driver "sqlite3"
+	"github.com/mattn/go-sqlite3"
 )
+
+// writerDriver is go-sqlite3 with automatic WAL checkpoints turned off on
+// every connection it opens: the writer commits without stopping to copy
+// the WAL into the database; a separate connection checkpoints in the
+// background (see checkpointer), on the other core.
+const writerDriver = "sqlite3_switchyard_writer"
+
+func init() {
+	sql.Register(writerDriver, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
+		_, err := c.Exec("PRAGMA wal_autocheckpoint = 0", nil)
+		return err
+	}})
+}
 
 // Errors the API maps to status codes.
 var (
@@ -31,6 +45,7 @@ var (
 type Store struct {
 	w   *sqlx.DB
 	r   *sqlx.DB
+	ck  *checkpointer
 	log *slog.Logger
 	// Writer is the batched writer of the event log.
 	Writer *Writer
@@ -50,7 +65,7 @@ func Open(ctx context.Context, dir string, migrations fs.FS, logger *slog.Logger
 	}
 	path := filepath.Join(dir, FileName)
 	common := "_busy_timeout=10000&_foreign_keys=on&_synchronous=NORMAL&_journal_mode=WAL"
-	w, err := sqlx.Open("sqlite3", "file:"+url.PathEscape(path)+"?"+common+"&_txlock=immediate")
+	w, err := sqlx.Open(writerDriver, "file:"+url.PathEscape(path)+"?"+common+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -72,6 +87,14 @@ func Open(ctx context.Context, dir string, migrations fs.FS, logger *slog.Logger
 	}
 	r.SetMaxOpenConns(4)
 	s.r = r
+	ck, err := sqlx.Open("sqlite3", "file:"+url.PathEscape(path)+"?"+common)
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("open checkpoint connection: %w", err)
+	}
+	ck.SetMaxOpenConns(1)
+	s.ck = newCheckpointer(ck, logger)
 	s.Writer = newWriter(w, logger)
 	return s, nil
 }
@@ -79,6 +102,7 @@ func Open(ctx context.Context, dir string, migrations fs.FS, logger *slog.Logger
 // Close stops the event writer after flushing it and closes the database.
 func (s *Store) Close() error {
 	s.Writer.close()
+	s.ck.close()
 	errR := s.r.Close()
 	// A final checkpoint folds the WAL into the main file so a clean shutdown
 	// leaves one self-contained database file.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/klauspost/compress/s2"
 
 	"github.com/switchyard/switchyard/backend/events"
 )
@@ -31,6 +32,9 @@ type Writer struct {
 
 	written atomic.Int64 // events made durable, in publish order
 	stats   WriterStats
+
+	// Reused by the writer goroutine for every batch.
+	plain, packed []byte
 }
 
 // WriterStats counts what the writer has stored.
@@ -162,39 +166,13 @@ func (w *Writer) close() {
 
 // write stores one batch in one transaction.
 func (w *Writer) write(batch []*events.Event) error {
-	type chunk struct {
-		first, last int64
-		body        []byte
-	}
-	chunks := map[string]*chunk{}
-	var order []string
-	jobs := map[string]*events.JobState{}
-	var logs []logLine
-	for _, ev := range batch {
-		c := chunks[ev.JobID]
-		if c == nil {
-			c = &chunk{first: ev.Seq}
-			chunks[ev.JobID] = c
-			order = append(order, ev.JobID)
-		}
-		c.last = ev.Seq
-		c.body = append(ev.AppendStored(c.body), '\n')
-		if ev.Job != nil {
-			jobs[ev.JobID] = ev.Job
-		}
-		if l, ok := logLineOf(ev); ok {
-			logs = append(logs, l)
-		}
-	}
+	rows, jobs, logs := w.prepare(batch)
 	tx, err := w.db.Beginx()
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	if err := insertChunks(tx, order, func(id string) (int64, int64, []byte) {
-		c := chunks[id]
-		return c.first, c.last, c.body
-	}); err != nil {
+	if err := insertChunks(tx, rows); err != nil {
 		return err
 	}
 	if err := upsertJobs(tx, jobs); err != nil {
@@ -207,28 +185,83 @@ func (w *Writer) write(batch []*events.Event) error {
 		return fmt.Errorf("commit: %w", err)
 	}
 	w.stats.Events.Add(int64(len(batch)))
-	w.stats.Chunks.Add(int64(len(order)))
+	w.stats.Chunks.Add(int64(len(rows)))
 	w.stats.Batches.Add(1)
 	w.stats.Logs.Add(int64(len(logs)))
 	return nil
 }
 
+// chunkRow is one event_chunks row.
+type chunkRow struct {
+	jobID       string
+	first, last int64
+	codec       int
+	body        []byte
+}
+
+// prepare turns a batch into rows: one chunk per job (its events in seq
+// order), the latest record of each job, and the derived log lines. Chunk
+// bodies live in buffers the writer reuses from batch to batch (SQLite
+// copies bound blobs), so steady writing allocates little.
+func (w *Writer) prepare(batch []*events.Event) ([]chunkRow, map[string]*events.JobState, []logLine) {
+	byJob := map[string][]*events.Event{}
+	var order []string
+	jobs := map[string]*events.JobState{}
+	var logs []logLine
+	for _, ev := range batch {
+		if _, seen := byJob[ev.JobID]; !seen {
+			order = append(order, ev.JobID)
+		}
+		byJob[ev.JobID] = append(byJob[ev.JobID], ev)
+		if ev.Job != nil {
+			jobs[ev.JobID] = ev.Job
+		}
+		if l, ok := logLineOf(ev); ok {
+			logs = append(logs, l)
+		}
+	}
+	type span struct{ start, end int }
+	spans := make([]span, len(order))
+	w.plain = w.plain[:0]
+	packedLen := 0
+	for i, id := range order {
+		start := len(w.plain)
+		for _, ev := range byJob[id] {
+			w.plain = append(ev.AppendStored(w.plain), '\n')
+		}
+		spans[i] = span{start, len(w.plain)}
+		packedLen += s2.MaxEncodedLen(len(w.plain) - start)
+	}
+	if cap(w.packed) < packedLen {
+		w.packed = make([]byte, packedLen)
+	}
+	packed := w.packed[:packedLen]
+	rows := make([]chunkRow, len(order))
+	for i, id := range order {
+		evs := byJob[id]
+		body := w.plain[spans[i].start:spans[i].end]
+		codec, stored := encodeChunk(packed, body)
+		packed = packed[len(stored):]
+		rows[i] = chunkRow{jobID: id, first: evs[0].Seq, last: evs[len(evs)-1].Seq, codec: codec, body: stored}
+	}
+	return rows, jobs, logs
+}
+
 // rowsPerInsert bounds multi-row INSERTs below SQLite's variable limit.
 const rowsPerInsert = 200
 
-func insertChunks(tx *sqlx.Tx, ids []string, get func(string) (int64, int64, []byte)) error {
-	for start := 0; start < len(ids); start += rowsPerInsert {
-		part := ids[start:min(start+rowsPerInsert, len(ids))]
-		q := make([]byte, 0, 80+len(part)*12)
-		q = append(q, "INSERT INTO event_chunks (job_id, first_seq, last_seq, body) VALUES "...)
-		args := make([]any, 0, len(part)*4)
-		for i, id := range part {
+func insertChunks(tx *sqlx.Tx, rows []chunkRow) error {
+	for start := 0; start < len(rows); start += rowsPerInsert {
+		part := rows[start:min(start+rowsPerInsert, len(rows))]
+		q := make([]byte, 0, 100+len(part)*12)
+		q = append(q, "INSERT INTO event_chunks (job_id, first_seq, last_seq, codec, body) VALUES "...)
+		args := make([]any, 0, len(part)*5)
+		for i, r := range part {
 			if i > 0 {
 				q = append(q, ',')
 			}
-			q = append(q, "(?,?,?,?)"...)
-			first, last, body := get(id)
-			args = append(args, id, first, last, body)
+			q = append(q, "(?,?,?,?,?)"...)
+			args = append(args, r.jobID, r.first, r.last, r.codec, r.body)
 		}
 		if _, err := tx.Exec(string(q), args...); err != nil {
 			return fmt.Errorf("insert event chunks: %w", err)
