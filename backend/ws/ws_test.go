@@ -605,3 +605,23 @@ func asCloseError(err error, target **websocket.CloseError) bool {
 	}
 	return ok
 }
+
+func TestHeartbeatPingsSeed004ClientsOnly(t *testing.T) {
+	r := newRig(t, ws.Config{HeartbeatInterval: 50 * time.Millisecond})
+	r.flow(delayFlow)
+	job := r.start("slow", `{"value": 1}`)
+	monitor := r.dial("/api/ws/jobs/"+job+"/monitor", nil)
+	got := readUntil(t, monitor, func(m msg) bool { return m["type"] == "ping" })
+	ping := got[len(got)-1]
+	if _, err := time.Parse(time.RFC3339Nano, fmt.Sprint(ping["timestamp"])); err != nil || len(ping) != 2 {
+		t.Fatalf("ping %v", ping)
+	}
+	monitor.WriteJSON(map[string]any{"type": "pong"}) // accepted silently
+
+	exec := r.dial("/api/ws/executions/"+job, nil)
+	for _, m := range readUntil(t, exec, func(m msg) bool { return m["type"] == "completion" }) {
+		if m["type"] == "ping" {
+			t.Fatalf("seed 000 client got a JSON ping: %v", m)
+		}
+	}
+}
