@@ -41,9 +41,10 @@ CREATE TABLE jobs (
     events           INTEGER NOT NULL DEFAULT 0,
     routine_states   TEXT NOT NULL DEFAULT '{}'
 );
-CREATE INDEX jobs_by_created ON jobs (created_at DESC);
-CREATE INDEX jobs_by_flow ON jobs (flow_id, created_at DESC);
-CREATE INDEX jobs_by_status ON jobs (status, created_at DESC);
+-- Job ids start with their creation time (hex milliseconds), so "newest
+-- first" is ORDER BY id DESC and needs no index of its own.
+CREATE INDEX jobs_by_flow ON jobs (flow_id, id);
+CREATE INDEX jobs_by_status ON jobs (status, id);
 
 -- The event log, stored as chunks: each row holds consecutive events of one
 -- job (first_seq..last_seq) as newline-separated JSON, compressed with S2

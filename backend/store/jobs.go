@@ -86,7 +86,7 @@ func (s *Store) ListJobs(ctx context.Context, f JobFilter) ([]events.JobState, i
 		return nil, 0, fmt.Errorf("count jobs: %w", err)
 	}
 	var rows []jobRow
-	err := s.r.SelectContext(ctx, &rows, "SELECT "+jobColumns+" FROM jobs"+cond+" ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+	err := s.r.SelectContext(ctx, &rows, "SELECT "+jobColumns+" FROM jobs"+cond+" ORDER BY id DESC LIMIT ? OFFSET ?",
 		append(args, f.Limit, f.Offset)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list jobs: %w", err)
