@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -73,6 +74,7 @@ func OpenAPI(version string) *openapi3.T {
 			{Name: "system", Description: "Health, the routine catalogue and this document."},
 			{Name: "flows", Description: "Flow definitions and their versions."},
 			{Name: "jobs", Description: "Jobs: runs of a flow version, with their events, logs and metrics."},
+			{Name: "streams", Description: "WebSocket streams of job events (docs/streams.md): a GET with the WebSocket upgrade headers."},
 		},
 	}}
 	b.schemas()
@@ -80,6 +82,7 @@ func OpenAPI(version string) *openapi3.T {
 	b.systemPaths()
 	b.flowPaths()
 	b.jobPaths()
+	b.streamPaths()
 	return b.doc
 }
 
@@ -422,6 +425,8 @@ var oaErrors = []struct {
 	desc   string
 }{
 	{http.StatusBadRequest, "BadRequest", "Malformed input: a bad query parameter or body."},
+	{http.StatusUnauthorized, "Unauthorized", "The stream needs a valid token."},
+	{http.StatusForbidden, "Forbidden", "The browser origin may not open streams."},
 	{http.StatusNotFound, "NotFound", "The flow or job does not exist."},
 	{http.StatusConflict, "Conflict", "State conflict: the flow id is taken, or the job is not in a state that allows the action."},
 	{http.StatusRequestEntityTooLarge, "PayloadTooLarge", "The request body exceeds the limit (1 MiB by default)."},
@@ -671,4 +676,32 @@ func (b *specBuilder) jobPaths() {
 		ok:     http.StatusOK, okResp: oaJSON("Activation counts and timings per routine and for the job.", b.ref("JobMetrics")),
 		errors: []int{http.StatusNotFound, http.StatusServiceUnavailable},
 	})
+}
+
+// streamPaths lists the WebSocket endpoints. OpenAPI cannot describe the
+// messages of a socket; docs/streams.md does.
+func (b *specBuilder) streamPaths() {
+	since := oaQueryInt("since", "Replay only the events after this seq (per job).", 0, 1<<62, 0, "int64")
+	upgraded := openapi3.NewResponse().WithDescription("Switching Protocols: the stream (see docs/streams.md).")
+	streams := []struct{ path, id, summary string }{
+		{"/api/ws/executions/{id}", "streamExecution", "A job's stream in the seed 000 protocol (status, node_update, log, completion, error)"},
+		{"/api/ws/jobs/{id}/monitor", "streamJobMonitor", "A job's stream in the seed 004 protocol"},
+		{"/api/ws/jobs/{id}/debug", "streamJobDebug", "A job's seed 004 stream with log and debugger messages"},
+		{"/api/ws/flows/{id}/monitor", "streamFlowMonitor", "Every job of a flow, seed 004 protocol, also jobs started later"},
+		{"/api/ws/monitor", "streamAllJobs", "Lifecycle messages (job_*) of every job, live only"},
+	}
+	for _, st := range streams {
+		params := openapi3.Parameters{}
+		if strings.Contains(st.path, "{id}") {
+			params = append(params, oaPathID("Job or flow id."))
+		}
+		if strings.HasPrefix(st.path, "/api/ws/executions/") || strings.HasPrefix(st.path, "/api/ws/jobs/") {
+			params = append(params, since)
+		}
+		b.add(http.MethodGet, st.path, oaOp{
+			id: st.id, tag: "streams", summary: st.summary, params: params,
+			ok: http.StatusSwitchingProtocols, okResp: upgraded,
+			errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound},
+		})
+	}
 }

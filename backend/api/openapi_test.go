@@ -22,6 +22,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/switchyard/switchyard/backend/api"
+	"github.com/switchyard/switchyard/backend/ws"
 	"github.com/switchyard/switchyard/backend/server"
 )
 
@@ -99,13 +100,16 @@ func TestOpenAPIDocumentIsValid(t *testing.T) {
 var ginParam = regexp.MustCompile(`[:*]([A-Za-z0-9_]+)`)
 
 func TestOpenAPIListsEveryRoute(t *testing.T) {
-	// The routes Register mounts, on an engine of their own: the server also
-	// mounts routes that are not part of the REST API (the UI, WebSockets).
+	// The routes the API and the streams mount, on an engine of their own:
+	// the server also mounts the UI, which is not part of the API.
 	// Only the document's handler is called, so the other dependencies can
 	// be empty.
 	gin.SetMode(gin.ReleaseMode)
 	engine := gin.New()
 	api.New(api.Deps{Engine: struct{ api.Engine }{}, Version: "test"}).Register(engine)
+	streams := ws.New(ws.Config{}, nil, nil, nil, nil)
+	defer streams.Close()
+	streams.Register(engine)
 	ts := httptest.NewServer(engine)
 	defer ts.Close()
 	mounted := map[string]bool{}
