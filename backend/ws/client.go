@@ -226,7 +226,9 @@ func (c *client) gone() {
 }
 
 // subscribe applies a seed 004 subscription request and returns the
-// resulting list of types (["*"] for everything).
+// resulting list of types (["*"] for everything). As in the seed's client,
+// an empty set means everything: unsubscribing from the last type
+// subscribed to restores the full stream.
 func (c *client) subscribe(action string, types []string) []any {
 	c.filterMu.Lock()
 	defer c.filterMu.Unlock()
@@ -251,7 +253,8 @@ func (c *client) subscribe(action string, types []string) []any {
 			delete(c.filter, t)
 		}
 	}
-	if c.filter == nil {
+	if len(c.filter) == 0 {
+		c.filter = nil
 		return []any{"*"}
 	}
 	out := make([]any, 0, len(c.filter))

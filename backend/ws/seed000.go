@@ -49,6 +49,9 @@ func (e *seed000) encode(ev *events.Event) []frame {
 	}
 	switch ev.Type {
 	case events.JobStarted:
+		if entry, ok := field(ev.Data, "entry_routine").(string); ok {
+			e.current = entry // the first node to run
+		}
 		return []frame{status("running", "")}
 	case events.RoutineStarted:
 		e.current = ev.RoutineID

@@ -311,6 +311,11 @@ func TestSeed004MonitorMessagesAndSubscriptions(t *testing.T) {
 		t.Fatalf("oversized message reply %v", errMsg)
 	}
 	c.WriteJSON(map[string]any{"type": "pong"})
+	c.WriteJSON(map[string]any{"action": "unsubscribe", "events": []string{"job_completed"}})
+	conf, _ = read(t, c, 5*time.Second)
+	if fmt.Sprint(conf["events"]) != "[*]" {
+		t.Fatalf("unsubscribing the last type must restore everything, as the seed's client assumes: %v", conf)
+	}
 	c.WriteJSON(map[string]any{"action": "subscribe_all"})
 	conf, _ = read(t, c, 5*time.Second)
 	if conf["type"] != "subscription:confirmed" || fmt.Sprint(conf["events"]) != "[*]" {

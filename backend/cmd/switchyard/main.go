@@ -40,6 +40,8 @@ func run(args []string) error {
 		return errors.New("missing command")
 	}
 	switch args[0] {
+	case "jobs":
+		return jobs(args[1:])
 	case "serve":
 		return serve(args[1:])
 	case "version", "--version":
@@ -72,6 +74,7 @@ func serve(args []string) error {
 	maxConc := fs.Int("max-concurrent", envInt("SWITCHYARD_MAX_CONCURRENT", 256), "activations running at once over all jobs (SWITCHYARD_MAX_CONCURRENT)")
 	pingEvery := fs.Duration("ws-ping-interval", envDuration("SWITCHYARD_WS_PING_INTERVAL", 20*time.Second), "WebSocket ping interval (SWITCHYARD_WS_PING_INTERVAL)")
 	wsTimeout := fs.Duration("ws-timeout", envDuration("SWITCHYARD_WS_TIMEOUT", 60*time.Second), "close a WebSocket peer silent this long (SWITCHYARD_WS_TIMEOUT)")
+	heartbeat := fs.Duration("ws-heartbeat-interval", envDuration("SWITCHYARD_WS_HEARTBEAT_INTERVAL", 30*time.Second), "seed 004 JSON ping interval (SWITCHYARD_WS_HEARTBEAT_INTERVAL)")
 	origins := fs.String("allowed-origins", env("SWITCHYARD_ALLOWED_ORIGINS", ""), "comma-separated browser origins allowed to open streams besides the server's own (SWITCHYARD_ALLOWED_ORIGINS)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -87,7 +90,7 @@ func serve(args []string) error {
 	defer stop()
 	srv, err := server.New(ctx, server.Config{
 		Addr: *addr, DataDir: *data, Examples: *examples, MaxConcurrent: *maxConc, Version: version, Logger: logger,
-		Streams: ws.Config{PingInterval: *pingEvery, PongTimeout: *wsTimeout, AllowedOrigins: splitList(*origins)},
+		Streams: ws.Config{PingInterval: *pingEvery, PongTimeout: *wsTimeout, HeartbeatInterval: *heartbeat, AllowedOrigins: splitList(*origins)},
 	})
 	if err != nil {
 		return err
