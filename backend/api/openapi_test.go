@@ -22,8 +22,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/switchyard/switchyard/backend/api"
-	"github.com/switchyard/switchyard/backend/ws"
 	"github.com/switchyard/switchyard/backend/server"
+	"github.com/switchyard/switchyard/backend/ws"
 )
 
 // startServer runs a real server over a SQLite file in a temporary directory.

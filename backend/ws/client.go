@@ -41,7 +41,7 @@ type client struct {
 	done     chan struct{} // closed when the connection is gone
 	doneOnce sync.Once
 	closing  atomic.Bool
-	written  atomic.Int64 // newest event whose messages were all written, for the close reason
+	handed   int64 // newest event whose messages are all in melody's buffer (guarded by qmu)
 
 	// Guarded by topic.mu. Until the replay has caught up (live), the
 	// topic only notes the newest event seq the client missed per job;
@@ -94,19 +94,27 @@ func (c *client) send(data []byte, seq int64) bool {
 	if len(c.inflight) < melodySlots && len(c.queue) == 0 {
 		// Written under qmu (melody's Write never blocks), so a message
 		// moved from the queue by onSent can never be overtaken.
-		c.inflight = append(c.inflight, seq)
-		err := c.s.Write(data)
+		err := c.handToMelody(data, seq)
 		c.qmu.Unlock()
 		return err == nil
 	}
 	if len(c.queue) >= c.srv.cfg.QueueSize {
+		c.closeLaggingLocked()
 		c.qmu.Unlock()
-		c.closeLagging()
 		return false
 	}
 	c.queue = append(c.queue, outMsg{data, seq})
 	c.qmu.Unlock()
 	return true
+}
+
+// handToMelody puts a message into melody's session buffer. Called with qmu.
+func (c *client) handToMelody(data []byte, seq int64) error {
+	c.inflight = append(c.inflight, seq)
+	if seq > 0 {
+		c.handed = seq
+	}
+	return c.s.Write(data)
 }
 
 // backlog is the number of messages not yet written to the connection.
@@ -121,15 +129,11 @@ func (c *client) backlog() int {
 func (c *client) onSent() {
 	c.qmu.Lock()
 	if len(c.inflight) > 0 {
-		if seq := c.inflight[0]; seq > 0 {
-			c.written.Store(seq)
-		}
 		c.inflight = c.inflight[1:]
 	}
-	if len(c.queue) > 0 {
+	if len(c.queue) > 0 && !c.closing.Load() {
 		next := c.queue[0]
-		_ = c.s.Write(next.data)
-		c.inflight = append(c.inflight, next.seq)
+		_ = c.handToMelody(next.data, next.seq)
 		c.queue[0] = outMsg{}
 		c.queue = c.queue[1:]
 		if len(c.queue) == 0 {
@@ -200,25 +204,33 @@ func (c *client) sendFrames(frames []frame, paced bool) bool {
 }
 
 // closeLagging closes the connection with a reason the client can act on.
-// Nothing more is queued for it. melody cannot queue a close frame behind a
-// full buffer, so the close frame is written directly (gorilla allows
-// WriteControl concurrently with writes): it goes out as soon as the client
-// reads what its socket already holds, or the connection is dropped after
-// WriteTimeout.
 func (c *client) closeLagging() {
+	if c.closing.Load() {
+		return
+	}
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	c.closeLaggingLocked()
+}
+
+// closeLaggingLocked queues a close frame behind the messages already in
+// melody's buffer (never more than melodySlots, so the buffer always has
+// room for it); nothing more is queued after it. The reason names the newest
+// event the client will have received in full. A client that reads nothing
+// is dropped by melody's write deadline. Called with qmu.
+func (c *client) closeLaggingLocked() {
 	if !c.closing.CompareAndSwap(false, true) {
 		return
 	}
+	c.queue = nil
 	reason := "lagging: reconnect with ?since=<last seq you received>"
 	if c.topic.key.kind == topicJob {
-		reason = fmt.Sprintf("lagging: reconnect with ?since=%d", c.written.Load())
+		reason = fmt.Sprintf("lagging: reconnect with ?since=%d", c.handed)
 	}
 	c.srv.cfg.Logger.Info("closing lagging websocket client", "remote", c.s.RemoteAddr().String(), "path", c.s.Request.URL.Path)
-	go func() {
-		conn := c.s.WebsocketConnection()
-		_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(CloseLagging, reason), time.Now().Add(c.srv.cfg.WriteTimeout))
-		_ = conn.Close()
-	}()
+	if err := c.s.CloseWithMsg(websocket.FormatCloseMessage(CloseLagging, reason)); err != nil {
+		_ = c.s.WebsocketConnection().Close()
+	}
 }
 
 func (c *client) gone() {

@@ -293,7 +293,9 @@ func (s *Server) onDisconnect(ms *melody.Session) {
 
 func (s *Server) onError(ms *melody.Session, err error) {
 	if errors.Is(err, melody.ErrMessageBufferFull) {
-		clientOf(ms).closeLagging()
+		// Reported from inside a write, which holds the client's queue
+		// lock; close from outside it.
+		go clientOf(ms).closeLagging()
 		return
 	}
 	if !websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway, websocket.CloseNoStatusReceived) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -49,6 +50,21 @@ routines:
   boom:  {kind: fail, config: {message: "no luck"}}
 connections:
   - {from: start.output, to: boom.input}
+`,
+		`flow_id: chatty
+routines:
+  start: {kind: input}
+  a:     {kind: log, config: {message: "first"}}
+  wa:    {kind: delay, config: {ms: 150}}
+  b:     {kind: log, config: {message: "second"}}
+  wb:    {kind: delay, config: {ms: 150}}
+  c:     {kind: log, config: {message: "third"}}
+connections:
+  - {from: start.output, to: a.input}
+  - {from: a.output,     to: wa.input}
+  - {from: wa.output,    to: b.input}
+  - {from: b.output,     to: wb.input}
+  - {from: wb.output,    to: c.input}
 `,
 		`flow_id: slow
 routines:
@@ -219,5 +235,79 @@ func TestJobsErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("jobs %q: err = %v, want %q", c.args, err, c.want)
 		}
+	}
+}
+
+// cutter forwards TCP connections to the server and can cut them all.
+type cutter struct {
+	ln    net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func newCutter(t *testing.T, target string) *cutter {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &cutter{ln: ln}
+	t.Cleanup(func() { ln.Close(); c.cut() })
+	go func() {
+		for {
+			in, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			out, err := net.Dial("tcp", target)
+			if err != nil {
+				in.Close()
+				continue
+			}
+			c.mu.Lock()
+			c.conns = append(c.conns, in, out)
+			c.mu.Unlock()
+			go func() { _, _ = io.Copy(out, in); out.Close() }()
+			go func() { _, _ = io.Copy(in, out); in.Close() }()
+		}
+	}()
+	return c
+}
+
+func (c *cutter) cut() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, conn := range c.conns {
+		conn.Close()
+	}
+	c.conns = nil
+}
+
+// A dropped connection mid-job is resumed: every line is printed once.
+func TestJobsWatchReconnects(t *testing.T) {
+	base := startServer(t)
+	px := newCutter(t, strings.TrimPrefix(base, "http://"))
+	var out, errOut syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		done <- runJobs(ctx, []string{"start", "chatty", "--watch", "--server", px.ln.Addr().String()}, &out, &errOut, false)
+	}()
+	for _, line := range []string{"info a: first", "info b: second"} {
+		for !strings.Contains(out.String(), line) {
+			time.Sleep(2 * time.Millisecond)
+		}
+		px.cut()
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("%v\n%s\n%s", err, out.String(), errOut.String())
+	}
+	for _, line := range []string{"info a: first", "info b: second", "info c: third", "✓ wa completed", "✓ c completed"} {
+		if n := strings.Count(out.String(), line+"\n") + strings.Count(out.String(), line+" ("); n != 1 {
+			t.Errorf("%q printed %d times:\n%s", line, n, out.String())
+		}
+	}
+	if !strings.Contains(out.String(), "routines completed") || strings.Count(errOut.String(), "connection lost") < 2 {
+		t.Errorf("stdout:\n%s\nstderr:\n%s", out.String(), errOut.String())
 	}
 }

@@ -61,6 +61,7 @@ func usage() {
 
 commands:
   serve     run the server (switchyard serve --help for flags)
+  jobs      start and watch jobs of a running server (switchyard jobs help)
   version   print the version
 `)
 }
