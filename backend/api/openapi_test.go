@@ -23,27 +23,11 @@ import (
 
 	"github.com/switchyard/switchyard/backend/api"
 	"github.com/switchyard/switchyard/backend/server"
+	"github.com/switchyard/switchyard/backend/servertest"
 	"github.com/switchyard/switchyard/backend/ws"
 )
 
 // startServer runs a real server over a SQLite file in a temporary directory.
-func startServer(t *testing.T) (*server.Server, *httptest.Server) {
-	t.Helper()
-	srv, err := server.New(context.Background(), server.Config{DataDir: t.TempDir(), Version: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv.Handler)
-	t.Cleanup(func() {
-		ts.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Close(ctx); err != nil {
-			t.Errorf("close: %v", err)
-		}
-	})
-	return srv, ts
-}
 
 // servedDocument fetches GET /api/openapi.json and loads it, resolving refs.
 func servedDocument(t *testing.T, ts *httptest.Server) *openapi3.T {
@@ -71,7 +55,7 @@ func servedDocument(t *testing.T, ts *httptest.Server) *openapi3.T {
 }
 
 func TestOpenAPIDocumentIsValid(t *testing.T) {
-	_, ts := startServer(t)
+	ts := servertest.Start(t, server.Config{}).HTTP
 	ctx := context.Background()
 	doc := servedDocument(t, ts)
 	if err := doc.Validate(ctx); err != nil {
@@ -324,7 +308,7 @@ const flakyJSON = `{
 }`
 
 func TestOpenAPIContract(t *testing.T) {
-	_, ts := startServer(t)
+	ts := servertest.Start(t, server.Config{}).HTTP
 	doc := servedDocument(t, ts)
 	router, err := gorillamux.NewRouter(doc)
 	if err != nil {

@@ -3,8 +3,9 @@
 // stream (/api/ws/executions/{id}, the "WebSocket API Guide" protocol) and
 // survives dropped connections without losing or repeating a message.
 //
-// The package depends on the standard library and gorilla/websocket only,
-// so programs that merely talk to a server do not pull in the server.
+// The package depends on the standard library, gorilla/websocket and the
+// model types of backend/events only, so programs that merely talk to a
+// server do not pull in the server.
 package client
 
 import (
@@ -19,6 +20,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/switchyard/switchyard/backend/events"
 )
 
 // Client is a Switchyard REST client. The zero value is not usable: set
@@ -35,62 +38,13 @@ func New(baseURL string) *Client {
 }
 
 // Job is a job's record as GET /api/jobs/{id} returns it.
-type Job struct {
-	JobID          string                   `json:"job_id"`
-	FlowID         string                   `json:"flow_id"`
-	FlowVersion    int                      `json:"flow_version"`
-	Status         string                   `json:"status"`
-	PauseRequested bool                     `json:"pause_requested,omitempty"`
-	EntryRoutineID string                   `json:"entry_routine_id"`
-	Params         any                      `json:"params"`
-	Result         any                      `json:"result"`
-	Error          string                   `json:"error"`
-	CreatedAt      time.Time                `json:"created_at"`
-	StartedAt      *time.Time               `json:"started_at"`
-	CompletedAt    *time.Time               `json:"completed_at"`
-	Progress       float64                  `json:"progress"`
-	CurrentNode    string                   `json:"current_node"`
-	NodesCompleted int                      `json:"nodes_completed"`
-	NodesFailed    int                      `json:"nodes_failed"`
-	Duration       float64                  `json:"duration"`
-	Activations    int64                    `json:"activations"`
-	Events         int64                    `json:"events"`
-	RoutineStates  map[string]*RoutineState `json:"routine_states,omitempty"`
-}
-
-// Finished reports whether the job has ended (completed, failed or cancelled).
-func (j Job) Finished() bool {
-	return j.Status == "completed" || j.Status == "failed" || j.Status == "cancelled"
-}
+type Job = events.JobState
 
 // RoutineState is one routine's state within a job.
-type RoutineState struct {
-	Status      string     `json:"status"`
-	Output      any        `json:"output"`
-	Error       *string    `json:"error"`
-	StartedAt   *time.Time `json:"started_at"`
-	CompletedAt *time.Time `json:"completed_at"`
-	Activations int        `json:"activations"`
-}
+type RoutineState = events.RoutineState
 
 // Event is one entry of a job's event log (GET /api/jobs/{id}/events).
-type Event struct {
-	Seq       int64     `json:"seq"`
-	Type      string    `json:"type"`
-	JobID     string    `json:"job_id"`
-	FlowID    string    `json:"flow_id,omitempty"`
-	Time      time.Time `json:"time"`
-	RoutineID string    `json:"routine_id,omitempty"`
-	Slot      string    `json:"slot,omitempty"`
-	Event     string    `json:"event,omitempty"`
-	Data      any       `json:"data,omitempty"`
-	Status    string    `json:"status,omitempty"`
-	Error     string    `json:"error,omitempty"`
-	Level     string    `json:"level,omitempty"`
-	Message   string    `json:"message,omitempty"`
-	Duration  float64   `json:"duration,omitempty"`
-	Progress  float64   `json:"progress,omitempty"`
-}
+type Event = events.Event
 
 // APIError is an error answer of the REST API:
 // {"error":{"code":"JOB_NOT_FOUND","message":"…"}} with its HTTP status.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/switchyard/switchyard/backend/client"
 	"github.com/switchyard/switchyard/backend/server"
+	"github.com/switchyard/switchyard/backend/servertest"
 )
 
 // proxy forwards TCP connections to a server; kill cuts every open one, as
@@ -90,18 +90,7 @@ func (p *proxy) kill() int {
 
 func startServer(t *testing.T) *httptest.Server {
 	t.Helper()
-	srv, err := server.New(context.Background(), server.Config{DataDir: t.TempDir(), Version: "test", Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv.Handler)
-	t.Cleanup(func() {
-		ts.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = srv.Close(ctx)
-	})
-	return ts
+	return servertest.Start(t, server.Config{}).HTTP
 }
 
 // stepsFlow is input → (log → delay) × steps → output.

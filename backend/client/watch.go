@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/switchyard/switchyard/backend/events"
 )
 
 // Message is one message of /api/ws/executions/{id} ("WebSocket API Guide"):
@@ -241,7 +243,7 @@ func (w *Watcher) Watch(ctx context.Context, baseURL, jobID string, since int64,
 // nothing after since, i.e. a stream from since would never bring a message.
 func finishedBefore(ctx context.Context, rest *Client, jobID string, since int64) (bool, error) {
 	j, err := rest.GetJob(ctx, jobID)
-	if err != nil || !j.Finished() {
+	if err != nil || !events.Finished(j.Status) {
 		return false, err
 	}
 	more, err := rest.hasEventsAfter(ctx, jobID, since)

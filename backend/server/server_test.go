@@ -2,54 +2,37 @@ package server_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/switchyard/switchyard/backend/server"
+	"github.com/switchyard/switchyard/backend/servertest"
 )
 
 // instance is a real server over a real SQLite file, served by httptest.
 type instance struct {
-	t   *testing.T
-	srv *server.Server
-	ts  *httptest.Server
+	t *testing.T
+	*servertest.Instance
 }
 
 func start(t *testing.T, dir string) *instance {
-	t.Helper()
-	srv, err := server.New(context.Background(), server.Config{DataDir: dir, Version: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := &instance{t: t, srv: srv, ts: httptest.NewServer(srv.Handler)}
-	t.Cleanup(in.stop)
-	return in
+	return startWith(t, server.Config{DataDir: dir})
 }
 
-func (in *instance) stop() {
-	if in.ts == nil {
-		return
-	}
-	in.ts.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := in.srv.Close(ctx); err != nil {
-		in.t.Errorf("close: %v", err)
-	}
-	in.ts = nil
+func startWith(t *testing.T, cfg server.Config) *instance {
+	t.Helper()
+	return &instance{t: t, Instance: servertest.Start(t, cfg)}
 }
 
 // do sends a request and decodes a JSON answer into out (if non-nil).
 func (in *instance) do(method, path, contentType, body string, out any) int {
 	in.t.Helper()
-	req, err := http.NewRequest(method, in.ts.URL+path, strings.NewReader(body))
+	req, err := http.NewRequest(method, in.URL+path, strings.NewReader(body))
 	if err != nil {
 		in.t.Fatal(err)
 	}
@@ -166,7 +149,7 @@ func TestFlowLifecycleOverHTTP(t *testing.T) {
 		t.Fatalf("put json: %d %v", code, v3)
 	}
 	// DSL round trip: the YAML we hand out is accepted back unchanged.
-	req, _ := http.NewRequest("GET", in.ts.URL+"/api/flows/orders/dsl?format=yaml", nil)
+	req, _ := http.NewRequest("GET", in.URL+"/api/flows/orders/dsl?format=yaml", nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -376,7 +359,7 @@ func TestRestartKeepsEverythingAndFailsInterruptedJobs(t *testing.T) {
 	in.json("POST", "/api/flows", dsl(strings.Replace(ordersYAML, "ms: 300", "ms: 60000", 1)), nil)
 	j := in.startJob("orders", `{"value": 1}`)
 	in.waitJob(j.JobID, func(j job) bool { return j.RoutineStates["slow"].(map[string]any)["status"] == "running" })
-	in.stop()
+	in.Stop()
 
 	again := start(t, dir)
 	var got job
@@ -461,13 +444,7 @@ func TestBadInputGetsClear4xx(t *testing.T) {
 }
 
 func TestExamplesLoadOnFirstStartAndRun(t *testing.T) {
-	dir := t.TempDir()
-	srv, err := server.New(context.Background(), server.Config{DataDir: dir, Examples: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := &instance{t: t, srv: srv, ts: httptest.NewServer(srv.Handler)}
-	t.Cleanup(in.stop)
+	in := startWith(t, server.Config{Examples: true})
 	var list struct {
 		Flows []struct {
 			ID string `json:"flow_id"`

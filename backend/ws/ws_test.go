@@ -1,11 +1,9 @@
 package ws_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
@@ -14,34 +12,23 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/switchyard/switchyard/backend/server"
+	"github.com/switchyard/switchyard/backend/servertest"
 	"github.com/switchyard/switchyard/backend/ws"
 )
 
 type rig struct {
-	t   *testing.T
-	srv *server.Server
-	ts  *httptest.Server
+	t *testing.T
+	*servertest.Instance
 }
 
 func newRig(t *testing.T, cfg ws.Config) *rig {
 	t.Helper()
-	srv, err := server.New(context.Background(), server.Config{DataDir: t.TempDir(), Streams: cfg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &rig{t: t, srv: srv, ts: httptest.NewServer(srv.Handler)}
-	t.Cleanup(func() {
-		r.ts.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		srv.Close(ctx)
-	})
-	return r
+	return &rig{t: t, Instance: servertest.Start(t, server.Config{Streams: cfg})}
 }
 
 func (r *rig) post(path, body string) map[string]any {
 	r.t.Helper()
-	resp, err := http.Post(r.ts.URL+path, "application/json", strings.NewReader(body))
+	resp, err := http.Post(r.URL+path, "application/json", strings.NewReader(body))
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -67,7 +54,7 @@ func (r *rig) start(flowID, params string) string {
 func (r *rig) storedSeqs(jobID string) []int64 {
 	var out []int64
 	for {
-		resp, err := http.Get(fmt.Sprintf("%s/api/jobs/%s/events?limit=10000&since=%d", r.ts.URL, jobID, int64(len(out))))
+		resp, err := http.Get(fmt.Sprintf("%s/api/jobs/%s/events?limit=10000&since=%d", r.URL, jobID, int64(len(out))))
 		if err != nil {
 			r.t.Fatal(err)
 		}
@@ -90,7 +77,7 @@ func (r *rig) storedSeqs(jobID string) []int64 {
 
 func (r *rig) dial(path string, header http.Header) *websocket.Conn {
 	r.t.Helper()
-	c, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(r.ts.URL, "http")+path, header)
+	c, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(r.URL, "http")+path, header)
 	if err != nil {
 		status := 0
 		if resp != nil {
@@ -436,7 +423,7 @@ func TestLateConnectReplaysWholeHistory(t *testing.T) {
 	job := r.start("slow", `{"value": 2}`)
 	time.Sleep(50 * time.Millisecond)
 	for deadline := time.Now().Add(5 * time.Second); ; {
-		resp, _ := http.Get(r.ts.URL + "/api/jobs/" + job)
+		resp, _ := http.Get(r.URL + "/api/jobs/" + job)
 		var js map[string]any
 		json.NewDecoder(resp.Body).Decode(&js)
 		resp.Body.Close()
@@ -500,7 +487,7 @@ func TestRefusals(t *testing.T) {
 	r := newRig(t, ws.Config{AllowedOrigins: []string{"http://allowed.example"}})
 	r.flow(delayFlow)
 	job := r.start("slow", `{"value": 1}`)
-	base := "ws" + strings.TrimPrefix(r.ts.URL, "http")
+	base := "ws" + strings.TrimPrefix(r.URL, "http")
 	cases := []struct {
 		path, origin string
 		status       int
@@ -526,7 +513,7 @@ func TestRefusals(t *testing.T) {
 			t.Errorf("%s origin %q: status %d, want %d (%v)", tc.path, tc.origin, got, tc.status, err)
 		}
 	}
-	for _, origin := range []string{"http://allowed.example", r.ts.URL} {
+	for _, origin := range []string{"http://allowed.example", r.URL} {
 		h := http.Header{"Origin": {origin}}
 		c, _, err := websocket.DefaultDialer.Dial(base+"/api/ws/executions/"+job, h)
 		if err != nil {
@@ -535,7 +522,7 @@ func TestRefusals(t *testing.T) {
 		}
 		c.Close()
 	}
-	resp, err := http.Get(r.ts.URL + "/api/ws/executions/" + job)
+	resp, err := http.Get(r.URL + "/api/ws/executions/" + job)
 	if err != nil || resp.StatusCode != 400 {
 		t.Errorf("plain GET: %v %v", resp.StatusCode, err)
 	}

@@ -6,10 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"strings"
 	"sync"
@@ -17,21 +15,12 @@ import (
 	"time"
 
 	"github.com/switchyard/switchyard/backend/server"
+	"github.com/switchyard/switchyard/backend/servertest"
 )
 
 func startServer(t *testing.T) string {
 	t.Helper()
-	srv, err := server.New(context.Background(), server.Config{DataDir: t.TempDir(), Version: "test", Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv.Handler)
-	t.Cleanup(func() {
-		ts.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = srv.Close(ctx)
-	})
+	ts := servertest.Start(t, server.Config{}).HTTP
 	for _, dsl := range []string{
 		`flow_id: steps
 routines:
