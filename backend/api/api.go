@@ -47,6 +47,7 @@ type Engine interface {
 	Pause(id string) (events.JobState, error)
 	Resume(id string) (events.JobState, error)
 	Cancel(id string) (events.JobState, error)
+	Done(id string) <-chan struct{}
 	Registry() *engine.Registry
 }
 
@@ -99,7 +100,7 @@ func (a *API) Register(r *gin.Engine) {
 	g.GET("/jobs/:id", a.getJob)
 	g.POST("/jobs/:id/pause", a.controlJob("pause", a.Engine.Pause))
 	g.POST("/jobs/:id/resume", a.controlJob("resume", a.Engine.Resume))
-	g.POST("/jobs/:id/cancel", a.controlJob("cancel", a.Engine.Cancel))
+	g.POST("/jobs/:id/cancel", a.controlJob("cancel", a.cancelJob))
 	g.GET("/jobs/:id/events", a.jobEvents)
 	g.GET("/jobs/:id/logs", a.jobLogs)
 	g.GET("/jobs/:id/metrics", a.jobMetrics)

@@ -144,6 +144,37 @@ func (a *API) controlJob(action string, op func(string) (events.JobState, error)
 	}
 }
 
+// cancelWait is how long cancel waits for the job to end, so the answer
+// normally shows it cancelled: running activations see their context
+// cancelled and routines that honour it stop within milliseconds.
+const cancelWait = 5 * time.Second
+
+// cancelJob cancels a job and returns its state once it has ended (or
+// cancelWait has passed).
+func (a *API) cancelJob(id string) (events.JobState, error) {
+	js, err := a.Engine.Cancel(id)
+	if err != nil {
+		return js, err
+	}
+	select {
+	case <-a.Engine.Done(id):
+	case <-time.After(cancelWait):
+		return js, nil
+	}
+	if live, ok := a.Engine.Job(id); ok {
+		return live, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), cancelWait)
+	defer cancel()
+	if err := a.Log.Sync(ctx); err != nil {
+		return js, nil
+	}
+	if stored, err := a.Jobs.GetJob(ctx, id); err == nil {
+		return stored, nil
+	}
+	return js, nil
+}
+
 func (a *API) jobEvents(c *gin.Context) {
 	since, ok := intQuery(c, "since", 0, 0, 1<<62)
 	if !ok {

@@ -273,8 +273,10 @@ func TestJobRunsPausesResumesAndIsQueryable(t *testing.T) {
 	// Cancel during the delay ends the job promptly.
 	c := in.startJob("orders", `{"value": 1}`)
 	began := time.Now()
-	in.json("POST", "/api/jobs/"+c.JobID+"/cancel", "", nil)
-	in.waitJob(c.JobID, status("cancelled"))
+	var cancelled job
+	if code := in.json("POST", "/api/jobs/"+c.JobID+"/cancel", "", &cancelled); code != 200 || cancelled.Status != "cancelled" {
+		t.Fatalf("cancel answers the ended job: %d %+v", code, cancelled)
+	}
 	if time.Since(began) > 2*time.Second {
 		t.Fatalf("cancel took %s", time.Since(began))
 	}
