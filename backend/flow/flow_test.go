@@ -239,3 +239,31 @@ func TestParseRefusesYAMLAliases(t *testing.T) {
 		t.Fatalf("alias document: %v", err)
 	}
 }
+
+func TestParseRefusesAbsurdNestingQuickly(t *testing.T) {
+	n := 400000
+	cases := []string{
+		"flow_id: x\nroutines: " + strings.Repeat("[", n) + strings.Repeat("]", n),
+		"flow_id: x\nroutines: " + strings.Repeat("{a: ", n) + "1" + strings.Repeat("}", n),
+		"flow_id: x\nroutines:\n" + strings.Repeat(" ", 2000) + "a: 1\n",
+	}
+	for _, src := range cases {
+		if _, err := flow.Parse([]byte(src)); err == nil || !strings.Contains(err.Error(), "invalid YAML") {
+			t.Errorf("nesting not refused: %v", err)
+		}
+	}
+	// A quote cannot hide nesting from the check.
+	hidden := "flow_id: x\nname: don't\nroutines: " + strings.Repeat("[", n) + strings.Repeat("]", n)
+	if _, err := flow.Parse([]byte(hidden)); err == nil || !strings.Contains(err.Error(), "nested") {
+		t.Errorf("nesting behind a quote not refused: %v", err)
+	}
+	// Expressions nest a few levels: fine.
+	ok := "flow_id: x\nroutines: {a: {kind: transform, config: {expr: '{v: [[data.x], {y: [1]}]}'}}}\n"
+	if _, err := flow.Parse([]byte(ok)); err != nil {
+		t.Fatalf("ordinary nesting refused: %v", err)
+	}
+	// Deeply nested JSON is refused by the JSON decoder's own limit.
+	if _, err := flow.Parse([]byte(`{"flow_id":"x","routines":{"a":{"kind":"input","config":{"x":` + strings.Repeat("[", n) + strings.Repeat("]", n) + `}}}}`)); err == nil {
+		t.Error("deep JSON accepted")
+	}
+}

@@ -41,6 +41,9 @@ func yamlToJSON(src []byte) (out []byte, err error) {
 			out, err = nil, fmt.Errorf("invalid YAML: %v", r)
 		}
 	}()
+	if err := checkNesting(src); err != nil {
+		return nil, err
+	}
 	// Aliases can expand exponentially ("billion laughs"); flows never need
 	// them, so they are refused before anything is expanded.
 	for _, tk := range lexer.Tokenize(string(src)) {
@@ -138,4 +141,40 @@ func (f *Flow) normalize() {
 			f.Routines[id] = r
 		}
 	}
+}
+
+// Nesting bounds for YAML input. The YAML parser recurses (and allocates) per
+// level, so a megabyte of "[[[[…" would exhaust the server; real flows nest
+// a handful of levels.
+const (
+	maxFlowNesting = 64  // [ and { inside one value
+	maxIndent      = 512 // columns of leading spaces
+)
+
+// checkNesting refuses YAML whose bracket nesting or indentation is beyond
+// any real flow, before the parser sees it. Brackets are counted even inside
+// quotes (a quote could otherwise hide the rest of the document): real
+// expressions nest a few levels, far below the limit.
+func checkNesting(src []byte) error {
+	depth, indent, lineStart := 0, 0, true
+	for _, c := range src {
+		switch {
+		case c == '\n':
+			lineStart, indent = true, 0
+			continue
+		case lineStart && c == ' ':
+			if indent++; indent > maxIndent {
+				return fmt.Errorf("invalid YAML: indentation deeper than %d columns", maxIndent)
+			}
+			continue
+		case c == '[' || c == '{':
+			if depth++; depth > maxFlowNesting {
+				return fmt.Errorf("invalid YAML: brackets nested more than %d deep", maxFlowNesting)
+			}
+		case c == ']' || c == '}':
+			depth = max(depth-1, 0)
+		}
+		lineStart = false
+	}
+	return nil
 }
