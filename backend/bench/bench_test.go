@@ -24,8 +24,13 @@ import (
 	"github.com/switchyard/switchyard/backend/events"
 	"github.com/switchyard/switchyard/backend/flow"
 	"github.com/switchyard/switchyard/backend/routines"
+	"github.com/switchyard/switchyard/backend/server"
 	"github.com/switchyard/switchyard/backend/store"
 )
+
+// The benchmarks run with the server's garbage-collector setting, as the
+// server does (GOGC in the environment overrides it).
+func init() { server.TuneGC() }
 
 // chainFlow is input → t1 … t10 (transform) → output.
 func chainFlow(tb testing.TB) *flow.Flow {
