@@ -32,9 +32,6 @@ type Writer struct {
 
 	written atomic.Int64 // events made durable, in publish order
 	stats   WriterStats
-
-	// Reused by the writer goroutine for every batch.
-	plain, packed []byte
 }
 
 // WriterStats counts what the writer has stored.
@@ -108,26 +105,38 @@ func (w *Writer) Sync(ctx context.Context) error {
 // arrives, so a batch carries many jobs' events in one transaction.
 const linger = 2 * time.Millisecond
 
+// loop is the first stage of the writer: it takes what accumulated and
+// encodes it (prepare) while the second stage (store) writes the previous
+// batch to SQLite, so encoding and SQLite work overlap.
 func (w *Writer) loop() {
-	defer close(w.stopped)
+	buffers := make(chan *batchBuffers, 2) // one being filled, one being written
+	buffers <- &batchBuffers{}
+	buffers <- &batchBuffers{}
+	prepared := make(chan *preparedBatch, 1)
+	stored := make(chan struct{})
+	go w.store(prepared, buffers, stored)
+	defer func() {
+		close(prepared)
+		<-stored
+		close(w.stopped)
+	}()
 	for {
 		select {
 		case <-w.wake:
 		case <-w.stop:
-			w.drain()
+			w.drain(prepared, buffers)
 			return
 		}
 		select {
 		case <-time.After(linger):
 		case <-w.stop:
 		}
-		w.drain()
+		w.drain(prepared, buffers)
 	}
 }
 
-// drain writes batches until nothing is pending. A failed batch is retried
-// (after a pause) rather than dropped: the log must have no holes.
-func (w *Writer) drain() {
+// drain hands every pending event on, batch by batch.
+func (w *Writer) drain(prepared chan<- *preparedBatch, buffers chan *batchBuffers) {
 	for {
 		w.mu.Lock()
 		batch := w.pending
@@ -136,26 +145,37 @@ func (w *Writer) drain() {
 		if len(batch) == 0 {
 			return
 		}
+		prepared <- w.prepare(batch, <-buffers)
+	}
+}
+
+// store is the second stage: it writes prepared batches in order. A failed
+// batch is retried (after a pause) rather than dropped: the log must have
+// no holes.
+func (w *Writer) store(prepared <-chan *preparedBatch, buffers chan<- *batchBuffers, stored chan<- struct{}) {
+	defer close(stored)
+	for p := range prepared {
 		for attempt := 1; ; attempt++ {
-			err := w.write(batch)
+			err := w.write(p)
 			if err == nil {
 				break
 			}
-			w.log.Error("store events", "events", len(batch), "attempt", attempt, "err", err)
+			w.log.Error("store events", "events", p.events, "attempt", attempt, "err", err)
 			select {
 			case <-time.After(min(time.Duration(attempt)*100*time.Millisecond, 5*time.Second)):
 			case <-w.stop:
 				if attempt >= 3 {
-					w.log.Error("giving up storing events at shutdown", "events", len(batch))
+					w.log.Error("giving up storing events at shutdown", "events", p.events)
 					return
 				}
 			}
 		}
-		w.written.Add(int64(len(batch)))
+		w.written.Add(int64(p.events))
 		w.mu.Lock()
 		close(w.flushed)
 		w.flushed = make(chan struct{})
 		w.mu.Unlock()
+		buffers <- p.buffers
 	}
 }
 
@@ -164,31 +184,45 @@ func (w *Writer) close() {
 	<-w.stopped
 }
 
-// write stores one batch in one transaction.
-func (w *Writer) write(batch []*events.Event) error {
-	rows, jobs, logs := w.prepare(batch)
+// write stores one prepared batch in one transaction.
+func (w *Writer) write(p *preparedBatch) error {
 	tx, err := w.db.Beginx()
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	if err := insertChunks(tx, rows); err != nil {
+	if err := insertChunks(tx, p.rows); err != nil {
 		return err
 	}
-	if err := upsertJobs(tx, jobs); err != nil {
+	if err := upsertJobs(tx, p.jobs, &p.buffers.job); err != nil {
 		return err
 	}
-	if err := insertLogs(tx, logs); err != nil {
+	if err := insertLogs(tx, p.logs); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
-	w.stats.Events.Add(int64(len(batch)))
-	w.stats.Chunks.Add(int64(len(rows)))
+	w.stats.Events.Add(int64(p.events))
+	w.stats.Chunks.Add(int64(len(p.rows)))
 	w.stats.Batches.Add(1)
-	w.stats.Logs.Add(int64(len(logs)))
+	w.stats.Logs.Add(int64(len(p.logs)))
 	return nil
+}
+
+// batchBuffers are reused from batch to batch (SQLite copies bound blobs),
+// so steady writing allocates little.
+type batchBuffers struct {
+	plain, packed, job []byte
+}
+
+// preparedBatch is a batch encoded into rows, ready to be written.
+type preparedBatch struct {
+	events  int
+	rows    []chunkRow
+	jobs    map[string]*events.JobState
+	logs    []logLine
+	buffers *batchBuffers
 }
 
 // chunkRow is one event_chunks row.
@@ -201,9 +235,8 @@ type chunkRow struct {
 
 // prepare turns a batch into rows: one chunk per job (its events in seq
 // order), the latest record of each job, and the derived log lines. Chunk
-// bodies live in buffers the writer reuses from batch to batch (SQLite
-// copies bound blobs), so steady writing allocates little.
-func (w *Writer) prepare(batch []*events.Event) ([]chunkRow, map[string]*events.JobState, []logLine) {
+// bodies are encoded into bufs.
+func (w *Writer) prepare(batch []*events.Event, bufs *batchBuffers) *preparedBatch {
 	byJob := map[string][]*events.Event{}
 	var order []string
 	jobs := map[string]*events.JobState{}
@@ -222,29 +255,30 @@ func (w *Writer) prepare(batch []*events.Event) ([]chunkRow, map[string]*events.
 	}
 	type span struct{ start, end int }
 	spans := make([]span, len(order))
-	w.plain = w.plain[:0]
+	plain := bufs.plain[:0]
 	packedLen := 0
 	for i, id := range order {
-		start := len(w.plain)
+		start := len(plain)
 		for _, ev := range byJob[id] {
-			w.plain = append(ev.AppendStored(w.plain), '\n')
+			plain = append(ev.AppendStored(plain), '\n')
 		}
-		spans[i] = span{start, len(w.plain)}
-		packedLen += s2.MaxEncodedLen(len(w.plain) - start)
+		spans[i] = span{start, len(plain)}
+		packedLen += s2.MaxEncodedLen(len(plain) - start)
 	}
-	if cap(w.packed) < packedLen {
-		w.packed = make([]byte, packedLen)
+	bufs.plain = plain
+	if cap(bufs.packed) < packedLen {
+		bufs.packed = make([]byte, packedLen)
 	}
-	packed := w.packed[:packedLen]
+	packed := bufs.packed[:packedLen]
 	rows := make([]chunkRow, len(order))
 	for i, id := range order {
 		evs := byJob[id]
-		body := w.plain[spans[i].start:spans[i].end]
+		body := plain[spans[i].start:spans[i].end]
 		codec, stored := encodeChunk(packed, body)
 		packed = packed[len(stored):]
 		rows[i] = chunkRow{jobID: id, first: evs[0].Seq, last: evs[len(evs)-1].Seq, codec: codec, body: stored}
 	}
-	return rows, jobs, logs
+	return &preparedBatch{events: len(batch), rows: rows, jobs: jobs, logs: logs, buffers: bufs}
 }
 
 // rowsPerInsert bounds multi-row INSERTs below SQLite's variable limit.
@@ -282,7 +316,7 @@ const upsertJobSQL = `INSERT INTO jobs (id, flow_id, flow_version, status, entry
 		routine_states = CASE WHEN excluded.routine_states = '{}' THEN jobs.routine_states ELSE excluded.routine_states END`
 
 // upsertJobs writes the latest state of each job in the batch.
-func upsertJobs(tx *sqlx.Tx, jobs map[string]*events.JobState) error {
+func upsertJobs(tx *sqlx.Tx, jobs map[string]*events.JobState, scratch *[]byte) error {
 	if len(jobs) == 0 {
 		return nil
 	}
@@ -291,7 +325,8 @@ func upsertJobs(tx *sqlx.Tx, jobs map[string]*events.JobState) error {
 		return fmt.Errorf("prepare job upsert: %w", err)
 	}
 	defer stmt.Close()
-	var buf []byte
+	buf := *scratch
+	defer func() { *scratch = buf }()
 	for _, js := range jobs {
 		buf = events.AppendValue(buf[:0], js.Params)
 		params := string(buf)
