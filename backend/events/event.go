@@ -19,6 +19,12 @@ const (
 	RoutineFailed    = "routine_failed"
 	EventEmit        = "event_emit" // an activation emitted an event
 	Log              = "log"
+	// Debugger events (emitted by the debugger through the engine's hooks).
+	// breakpoint_hit: Data {"breakpoint": {breakpoint_id, type, routine_id,
+	// slot_name, event_name}, "variables": {…}}; breakpoint_resumed: Data
+	// {"breakpoint_id", "step_mode": over|into|out|continue}.
+	BreakpointHit     = "breakpoint_hit"
+	BreakpointResumed = "breakpoint_resumed"
 )
 
 // Job statuses.

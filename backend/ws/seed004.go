@@ -80,6 +80,20 @@ func (e *seed004) encode(ev *events.Event) []frame {
 			data = append(data, kv{"attempt", ev.Attempt}, kv{"retrying", true})
 		}
 		return []frame{msg(ev.Type, obj{{"routine_id", ev.RoutineID}, {"data", data}}), execEvent("error", data)}
+	case events.BreakpointHit:
+		bp, _ := field(ev.Data, "breakpoint").(map[string]any)
+		return []frame{msg(ev.Type, obj{
+			{"breakpoint", obj{
+				{"breakpoint_id", bp["breakpoint_id"]}, {"type", bp["type"]}, {"routine_id", bp["routine_id"]},
+				{"slot_name", bp["slot_name"]}, {"event_name", bp["event_name"]},
+			}},
+			{"context", obj{{"routine_id", ev.RoutineID}, {"variables", field(ev.Data, "variables")}}},
+		})}
+	case events.BreakpointResumed:
+		return []frame{msg(ev.Type, obj{
+			{"breakpoint_id", field(ev.Data, "breakpoint_id")},
+			{"data", obj{{"step_mode", field(ev.Data, "step_mode")}}},
+		})}
 	case events.Log:
 		if !e.debug {
 			return nil

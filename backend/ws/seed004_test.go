@@ -1,0 +1,37 @@
+package ws
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/switchyard/switchyard/backend/events"
+)
+
+// The debugger's events are not produced yet; their wire shape is fixed
+// now, as seed 004 prints it.
+func TestBreakpointMessagesHaveTheSeedShape(t *testing.T) {
+	enc := &seed004{debug: true}
+	at := time.Date(2025, 1, 15, 10, 31, 0, 0, time.UTC)
+	hit := enc.encode(&events.Event{Seq: 7, Type: events.BreakpointHit, JobID: "job_123", Time: at, RoutineID: "process_data",
+		Data: map[string]any{
+			"breakpoint": map[string]any{"breakpoint_id": "bp_abc123", "type": "routine", "routine_id": "process_data",
+				"slot_name": "input", "event_name": "output"},
+			"variables": map[string]any{"data": "example", "count": 42.0},
+		}})
+	resumed := enc.encode(&events.Event{Seq: 8, Type: events.BreakpointResumed, JobID: "job_123", Time: at,
+		Data: map[string]any{"breakpoint_id": "bp_abc123", "step_mode": "over"}})
+	want := []string{
+		`{"type":"breakpoint_hit","job_id":"job_123","breakpoint":{"breakpoint_id":"bp_abc123","type":"routine","routine_id":"process_data","slot_name":"input","event_name":"output"},"context":{"routine_id":"process_data","variables":{"count":42,"data":"example"}},"timestamp":"2025-01-15T10:31:00Z","seq":7}`,
+		`{"type":"breakpoint_resumed","job_id":"job_123","breakpoint_id":"bp_abc123","data":{"step_mode":"over"},"timestamp":"2025-01-15T10:31:00Z","seq":8}`,
+	}
+	for i, frames := range [][]frame{hit, resumed} {
+		if len(frames) != 1 || string(frames[0].data) != want[i] {
+			t.Fatalf("got %s\nwant %s", frames[0].data, want[i])
+		}
+		var m map[string]any
+		if err := json.Unmarshal(frames[0].data, &m); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
