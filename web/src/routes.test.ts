@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { readJobsQuery } from './pages/JobsPage'
+import { jobsPollInterval, readJobsQuery } from './pages/JobsPage'
 import { sortRoutineStates } from './pages/JobPage'
 import { matchRoute, paths } from './routes'
 
@@ -54,5 +54,14 @@ describe('sortRoutineStates', () => {
       a: { status: 'pending', started_at: '0001-01-01T00:00:00Z' },
     })
     expect(rows.map(([id]) => id)).toEqual(['start', 'done', 'a', 'z'])
+  })
+})
+
+describe('jobsPollInterval', () => {
+  it('reads the list often while a listed job runs, rarely otherwise', () => {
+    expect(jobsPollInterval({ jobs: [{ status: 'completed' }, { status: 'running' }] })).toBe(2000)
+    expect(jobsPollInterval({ jobs: [{ status: 'pending' }] })).toBe(2000)
+    expect(jobsPollInterval({ jobs: [{ status: 'paused' }, { status: 'failed' }] })).toBe(10000)
+    expect(jobsPollInterval(undefined)).toBe(10000)
   })
 })

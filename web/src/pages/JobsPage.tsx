@@ -13,6 +13,16 @@ import { usePolling } from '../usePolling'
 const REFETCH_DEBOUNCE_MS = 300
 /** Safety net: the monitor stream replays nothing, so a missed message is caught up here. */
 const SAFETY_POLL_MS = 10_000
+/**
+ * While a listed job runs, its progress moves without lifecycle messages (the all-jobs
+ * monitor carries only those), so the list is read this often.
+ */
+const RUNNING_POLL_MS = 2_000
+
+/** How long until the list is read again, given the last answer. */
+export function jobsPollInterval(data: { jobs: { status: string }[] } | undefined): number {
+  return data?.jobs.some((j) => j.status === 'running' || j.status === 'pending') ? RUNNING_POLL_MS : SAFETY_POLL_MS
+}
 
 /** Whether a monitor message is a job lifecycle message (`job_started`, `job_completed`, …). */
 export function isJobLifecycle(msg: LiveMessage): boolean {
@@ -44,7 +54,7 @@ export function JobsPage() {
   const key = `jobs:${q.flow_id}:${q.status}:${q.limit}:${q.offset}`
   const jobs = usePolling(
     () => api.listJobs({ flow_id: q.flow_id || undefined, status: q.status || undefined, limit: q.limit, offset: q.offset }),
-    SAFETY_POLL_MS,
+    jobsPollInterval,
     key,
   )
 
