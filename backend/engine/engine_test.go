@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -569,5 +570,37 @@ func TestShutdownInterruptsActiveJobs(t *testing.T) {
 	}
 	if _, err := e.Start(engine.StartRequest{Flow: mustFlow(t, chain)}); !errors.Is(err, engine.ErrShuttingDown) {
 		t.Fatalf("start after shutdown: %v", err)
+	}
+}
+
+func TestCompileBuildsEachRoutineOnceAndReportsBadConfig(t *testing.T) {
+	reg := testRegistry(t, nil, nil)
+	var builds atomic.Int64
+	reg.MustRegister(engine.Kind{Name: "picky", Slots: []string{"input"}, Events: []string{"output"},
+		Build: func(cfg map[string]any) (engine.Runner, error) {
+			builds.Add(1)
+			if cfg["ok"] != true {
+				return nil, errors.New("config.ok must be true")
+			}
+			return engine.RunnerFunc(func(ctx context.Context, a *engine.Activation) error { return a.Emit(ctx, "output", a.Data) }), nil
+		}})
+	src := `
+flow_id: picky
+routines:
+  start: {kind: input}
+  p: {kind: picky, config: {ok: %v}}
+connections:
+  - {from: start.output, to: p.input}
+`
+	if _, err := reg.Compile(mustFlow(t, fmt.Sprintf(src, true))); err != nil || builds.Load() != 1 {
+		t.Fatalf("compile: %v, %d builds (want 1)", err, builds.Load())
+	}
+	_, err := reg.Compile(mustFlow(t, fmt.Sprintf(src, false)))
+	var verr *engine.ValidationError
+	if !errors.As(err, &verr) || len(verr.Result.Errors) != 1 {
+		t.Fatalf("bad config: %v", err)
+	}
+	if is := verr.Result.Errors[0]; is.Code != flow.CodeBadConfig || is.RoutineID != "p" || !strings.Contains(is.Message, "config.ok") {
+		t.Fatalf("issue %+v", is)
 	}
 }

@@ -46,19 +46,30 @@ func (e *ValidationError) Error() string {
 	return "invalid flow: " + strings.Join(msgs, "; ")
 }
 
-// Compile validates f and builds its runners.
+// Compile validates f and builds its runners. Building a routine is its
+// config check, so each routine is built once.
 func (r *Registry) Compile(f *flow.Flow) (*Plan, error) {
-	res := flow.Validate(f, r)
+	res := flow.ValidateStructure(f, r)
+	runners := make(map[string]Runner, len(f.Routines))
+	for id, spec := range f.Routines {
+		k, known := r.lookup(spec.Kind)
+		if !known {
+			continue // already an error of the result
+		}
+		run, err := k.build(spec.Config)
+		if err != nil {
+			res.Add(flow.ConfigIssue(id, spec.Kind, err))
+			continue
+		}
+		runners[id] = run
+	}
 	if !res.Valid {
 		return nil, &ValidationError{Result: res}
 	}
 	p := &Plan{Flow: f, routines: make(map[string]*node, len(f.Routines)), workers: f.Workers()}
 	for id, spec := range f.Routines {
 		k, _ := r.lookup(spec.Kind)
-		run, err := k.build(spec.Config)
-		if err != nil {
-			return nil, fmt.Errorf("routine %q: %w", id, err)
-		}
+		run := runners[id]
 		n := &node{id: id, kind: spec.Kind, runner: run, slots: k.Slots, policy: spec.Policy(), outs: map[string][]target{}, inbound: map[string]int{}}
 		n.events = map[string]struct{}{}
 		n.env = map[string]any{"id": id, "kind": spec.Kind}

@@ -71,17 +71,41 @@ func ValidID(s string) bool { return idPattern.MatchString(s) }
 // Validate checks a flow against the catalogue and reports every problem it
 // finds, each naming the routine or connection it concerns.
 func Validate(f *Flow, cat Catalogue) Result {
-	v := &validator{flow: f, cat: cat, kinds: map[string]KindInfo{}}
+	return validate(f, cat, true)
+}
+
+// ValidateStructure is Validate without the kinds' config checks, for a
+// caller that builds the routines itself and adds a ConfigIssue for each
+// config a kind refuses (so expressions are compiled once, not twice).
+func ValidateStructure(f *Flow, cat Catalogue) Result {
+	return validate(f, cat, false)
+}
+
+func validate(f *Flow, cat Catalogue, configs bool) Result {
+	v := &validator{flow: f, cat: cat, kinds: map[string]KindInfo{}, configs: configs}
 	v.run()
 	sortIssues(v.errors)
 	sortIssues(v.warnings)
 	return Result{Valid: len(v.errors) == 0, Errors: nonNil(v.errors), Warnings: nonNil(v.warnings)}
 }
 
+// ConfigIssue is the error for a routine whose kind refuses its config.
+func ConfigIssue(routineID, kind string, err error) Issue {
+	return Issue{Code: CodeBadConfig, RoutineID: routineID, Message: fmt.Sprintf("routine %q (%s): %v", routineID, kind, err)}
+}
+
+// Add records an error issue; the result is then invalid.
+func (r *Result) Add(issue Issue) {
+	r.Errors = append(r.Errors, issue)
+	sortIssues(r.Errors)
+	r.Valid = false
+}
+
 type validator struct {
 	flow     *Flow
 	cat      Catalogue
 	kinds    map[string]KindInfo
+	configs  bool // run the kinds' config checks
 	errors   []Issue
 	warnings []Issue
 }
@@ -150,8 +174,10 @@ func (v *validator) checkRoutine(id string, r RoutineSpec) {
 		}
 	} else {
 		v.kinds[id] = k
-		if err := k.CheckConfig(r.Config); err != nil {
-			v.errorf(CodeBadConfig, id, nil, "routine %q (%s): %v", id, r.Kind, err)
+		if v.configs {
+			if err := k.CheckConfig(r.Config); err != nil {
+				v.errors = append(v.errors, ConfigIssue(id, r.Kind, err))
+			}
 		}
 	}
 	if p := r.ErrorPolicy; p != nil {
