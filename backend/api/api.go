@@ -38,6 +38,8 @@ type JobStore interface {
 // published so far is stored, so reads after it see the latest state.
 type EventLog interface {
 	Sync(ctx context.Context) error
+	// Backlog is the number of published events not yet stored.
+	Backlog() int64
 }
 
 // Engine runs jobs.
@@ -98,9 +100,9 @@ func (a *API) Register(r *gin.Engine) {
 	g.POST("/jobs", a.createJob)
 	g.GET("/jobs", a.listJobs)
 	g.GET("/jobs/:id", a.getJob)
-	g.POST("/jobs/:id/pause", a.controlJob("pause", a.Engine.Pause))
-	g.POST("/jobs/:id/resume", a.controlJob("resume", a.Engine.Resume))
-	g.POST("/jobs/:id/cancel", a.controlJob("cancel", a.cancelJob))
+	g.POST("/jobs/:id/pause", a.controlJob("pause", a.Engine.Pause, false))
+	g.POST("/jobs/:id/resume", a.controlJob("resume", a.Engine.Resume, false))
+	g.POST("/jobs/:id/cancel", a.controlJob("cancel", a.Engine.Cancel, true))
 	g.GET("/jobs/:id/events", a.jobEvents)
 	g.GET("/jobs/:id/logs", a.jobLogs)
 	g.GET("/jobs/:id/metrics", a.jobMetrics)
@@ -112,7 +114,7 @@ func MethodNotAllowed(c *gin.Context) {
 }
 
 func (a *API) health(c *gin.Context) {
-	c.JSON(http.StatusOK, gin.H{"status": "ok", "version": a.Version, "time": time.Now().UTC()})
+	c.JSON(http.StatusOK, gin.H{"status": "ok", "version": a.Version, "time": time.Now().UTC(), "event_backlog": a.Log.Backlog()})
 }
 
 type kindDoc struct {

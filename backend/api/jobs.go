@@ -125,10 +125,23 @@ func (a *API) getJob(c *gin.Context) {
 	}
 }
 
-func (a *API) controlJob(action string, op func(string) (events.JobState, error)) gin.HandlerFunc {
+// controlJob runs a job action. With awaitEnd (cancel) it answers once the
+// job has ended, or after cancelWait, so the answer normally shows the
+// outcome: running activations see their context cancelled and routines
+// that honour it stop within milliseconds.
+func (a *API) controlJob(action string, op func(string) (events.JobState, error), awaitEnd bool) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		js, err := op(c.Param("id"))
 		switch {
+		case err == nil && awaitEnd:
+			select {
+			case <-a.Engine.Done(c.Param("id")):
+				if js, ok := a.loadJob(c); ok {
+					c.JSON(http.StatusOK, js)
+				}
+			case <-time.After(cancelWait):
+				c.JSON(http.StatusOK, js)
+			}
 		case err == nil:
 			c.JSON(http.StatusOK, js)
 		case errors.Is(err, engine.ErrConflict):
@@ -144,36 +157,8 @@ func (a *API) controlJob(action string, op func(string) (events.JobState, error)
 	}
 }
 
-// cancelWait is how long cancel waits for the job to end, so the answer
-// normally shows it cancelled: running activations see their context
-// cancelled and routines that honour it stop within milliseconds.
+// cancelWait bounds how long cancel waits for the job to end.
 const cancelWait = 5 * time.Second
-
-// cancelJob cancels a job and returns its state once it has ended (or
-// cancelWait has passed).
-func (a *API) cancelJob(id string) (events.JobState, error) {
-	js, err := a.Engine.Cancel(id)
-	if err != nil {
-		return js, err
-	}
-	select {
-	case <-a.Engine.Done(id):
-	case <-time.After(cancelWait):
-		return js, nil
-	}
-	if live, ok := a.Engine.Job(id); ok {
-		return live, nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), cancelWait)
-	defer cancel()
-	if err := a.Log.Sync(ctx); err != nil {
-		return js, nil
-	}
-	if stored, err := a.Jobs.GetJob(ctx, id); err == nil {
-		return stored, nil
-	}
-	return js, nil
-}
 
 func (a *API) jobEvents(c *gin.Context) {
 	since, ok := intQuery(c, "since", 0, 0, 1<<62)

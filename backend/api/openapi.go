@@ -391,10 +391,11 @@ func (b *specBuilder) schemas() {
 			"bounds_cycles": oaBool("True for kinds that decide at run time whether to emit, so a cycle through them can end.").NewRef(),
 		}))
 
-	b.define("Health", oaObject("", []string{"status", "version", "time"}, openapi3.Schemas{
-		"status":  oaEnum(oaStr(""), "ok").NewRef(),
-		"version": oaStr("Server version.").NewRef(),
-		"time":    oaTime("Server time (UTC).").NewRef(),
+	b.define("Health", oaObject("", []string{"status", "version", "time", "event_backlog"}, openapi3.Schemas{
+		"status":        oaEnum(oaStr(""), "ok").NewRef(),
+		"version":       oaStr("Server version.").NewRef(),
+		"time":          oaTime("Server time (UTC).").NewRef(),
+		"event_backlog": oaInt("Events published but not yet stored; it stays near 0 unless the disk cannot keep up.").WithMin(0).NewRef(),
 	}))
 
 	b.define("Error", oaObject("Every error answer.", []string{"error"}, openapi3.Schemas{

@@ -604,3 +604,30 @@ connections:
 		t.Fatalf("issue %+v", is)
 	}
 }
+
+func TestPauseCatchesActivationWaitingForAGlobalSlot(t *testing.T) {
+	rec := newRecorder(t)
+	g := newGate()
+	e := engine.New(testRegistry(t, g, nil), rec, engine.Options{MaxConcurrent: 1})
+	holder, _ := e.Start(engine.StartRequest{Flow: mustFlow(t, gated)})
+	<-g.entered // holder's g1 has the only slot
+	waiting, _ := e.Start(engine.StartRequest{Flow: mustFlow(t, chain), Params: float64(0)})
+	time.Sleep(20 * time.Millisecond) // its entry activation now waits for the slot
+	if _, err := e.Pause(waiting.JobID); err != nil {
+		t.Fatal(err)
+	}
+	g.release <- struct{}{} // the slot frees up
+	waitStatus(t, e, waiting.JobID, events.StatusPaused)
+	if n := rec.count(waiting.JobID, events.RoutineStarted, ""); n != 0 {
+		t.Fatalf("%d activations ran after the pause", n)
+	}
+	if _, err := e.Resume(waiting.JobID); err != nil {
+		t.Fatal(err)
+	}
+	close(g.release) // the holder's second gate would take the slot again
+	waitDone(t, e, waiting.JobID)
+	if final := rec.final(t, waiting.JobID); final.Status != events.StatusCompleted || final.Result != float64(3) {
+		t.Fatalf("final %s %v", final.Status, final.Result)
+	}
+	waitDone(t, e, holder.JobID)
+}

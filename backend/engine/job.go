@@ -170,7 +170,12 @@ func (j *job) execute(a *Activation) {
 	defer func() { <-j.e.slots }()
 
 	j.mu.Lock()
-	if j.ending != "" {
+	switch {
+	case j.ending != "":
+		j.mu.Unlock()
+		return
+	case j.pauseRequested: // paused while waiting for a slot: it has not run
+		j.requeueFrontLocked(a)
 		j.mu.Unlock()
 		return
 	}

@@ -63,9 +63,16 @@ func newClient(srv *Server, proto protocol, since int64) *client {
 // alwaysSent are seed 004 messages no subscription filters out.
 var alwaysSent = map[string]bool{"connection:status": true, "ping": true, "subscription:confirmed": true, "error": true}
 
+// debugOnly are seed 004 messages only the debug endpoint carries; the
+// monitor endpoints share the same frames and leave these out.
+var debugOnly = map[string]bool{"log": true}
+
 func (c *client) wants(typ string) bool {
 	if c.proto == protoExecution || alwaysSent[typ] {
 		return true
+	}
+	if debugOnly[typ] && c.proto != protoDebug {
+		return false
 	}
 	c.filterMu.Lock()
 	defer c.filterMu.Unlock()

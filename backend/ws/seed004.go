@@ -10,7 +10,6 @@ import (
 // seed004 turns one job's events into the messages of seed 004 ("WebSocket
 // Events"), and keeps the job's metrics.
 type seed004 struct {
-	debug   bool // the debug endpoint also carries log lines
 	metrics metrics
 }
 
@@ -94,10 +93,7 @@ func (e *seed004) encode(ev *events.Event) []frame {
 			{"breakpoint_id", field(ev.Data, "breakpoint_id")},
 			{"data", obj{{"step_mode", field(ev.Data, "step_mode")}}},
 		})}
-	case events.Log:
-		if !e.debug {
-			return nil
-		}
+	case events.Log: // only the debug endpoint's clients get these (see client.wants)
 		return []frame{msg("log", obj{{"routine_id", nilIfEmpty(ev.RoutineID)}, {"level", ev.Level}, {"message", ev.Message}})}
 	}
 	return nil

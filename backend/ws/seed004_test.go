@@ -11,7 +11,7 @@ import (
 // The debugger's events are not produced yet; their wire shape is fixed
 // now, as seed 004 prints it.
 func TestBreakpointMessagesHaveTheSeedShape(t *testing.T) {
-	enc := &seed004{debug: true}
+	enc := &seed004{}
 	at := time.Date(2025, 1, 15, 10, 31, 0, 0, time.UTC)
 	hit := enc.encode(&events.Event{Seq: 7, Type: events.BreakpointHit, JobID: "job_123", Time: at, RoutineID: "process_data",
 		Data: map[string]any{

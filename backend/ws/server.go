@@ -356,7 +356,7 @@ func (s *Server) replay(cl *client) {
 		case <-ctx.Done():
 		}
 	}()
-	todo := []string{}
+	var todo []string
 	switch cl.topic.key.kind {
 	case topicJob:
 		todo = []string{cl.topic.key.id}
@@ -368,7 +368,7 @@ func (s *Server) replay(cl *client) {
 		}
 	}
 	streams := map[string]*jobStream{}
-	for todo != nil {
+	for {
 		for _, id := range todo {
 			js := streams[id]
 			if js == nil {
@@ -383,7 +383,9 @@ func (s *Server) replay(cl *client) {
 				return
 			}
 		}
-		todo = cl.topic.tryGoLive(cl)
+		if todo = cl.topic.tryGoLive(cl); len(todo) == 0 {
+			return // live
+		}
 	}
 }
 
@@ -395,11 +397,8 @@ var errStop = errors.New("stop")
 // encoder, so its state (progress, outputs, metrics) is complete.
 func (s *Server) replayJob(ctx context.Context, cl *client, js *jobStream, jobID string) error {
 	enc := js.s004.encode
-	switch cl.proto {
-	case protoExecution:
+	if cl.proto == protoExecution {
 		enc = js.s000.encode
-	case protoDebug:
-		enc = js.dbg.encode
 	}
 	from, skipUpTo := cl.last[jobID], int64(0)
 	if _, seen := cl.last[jobID]; !seen && cl.topic.key.kind == topicJob {

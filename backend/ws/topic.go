@@ -45,11 +45,10 @@ type topic struct {
 type jobStream struct {
 	s000 *seed000
 	s004 *seed004
-	dbg  *seed004
 }
 
 func newJobStream() *jobStream {
-	return &jobStream{s000: newSeed000(), s004: &seed004{}, dbg: &seed004{debug: true}}
+	return &jobStream{s000: newSeed000(), s004: &seed004{}}
 }
 
 // acquire returns the topic for key, creating it if needed.
@@ -110,7 +109,6 @@ func (t *topic) detach(c *client) {
 func (t *topic) tryGoLive(c *client) (behind []string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	behind = nil
 	for job, seq := range c.missed {
 		if seq > c.last[job] {
 			behind = append(behind, job)
@@ -161,7 +159,6 @@ func (t *topic) stream(ev *events.Event) *jobStream {
 		if err := t.srv.history(ctx, ev.JobID, 0, ev.Seq-1, func(old *events.Event) bool {
 			js.s000.encode(old)
 			js.s004.encode(old)
-			js.dbg.encode(old)
 			return true
 		}); err != nil {
 			t.srv.cfg.Logger.Warn("websocket topic could not read a job's history", "job", ev.JobID, "err", err)
@@ -172,13 +169,15 @@ func (t *topic) stream(ev *events.Event) *jobStream {
 
 func (t *topic) publish(ev *events.Event) {
 	js := t.stream(ev)
-	// Each protocol's frames are built once per event, for all its clients.
-	// All three advance even without clients: their state (progress,
-	// outputs, metrics) must be complete when a client arrives.
-	frames := [3][]frame{js.s000.encode(ev), js.s004.encode(ev), js.dbg.encode(ev)}
+	// Each protocol's frames are built once per event, for all its clients
+	// (the monitor and debug endpoints share seed 004's). Both encoders
+	// advance even without clients: their state (progress, outputs,
+	// metrics) must be complete when a client arrives.
+	f004 := js.s004.encode(ev)
 	if t.key.kind == topicAll {
-		frames[protoMonitor] = lifecycleOnly(frames[protoMonitor])
+		f004 = lifecycleOnly(f004)
 	}
+	frames := [3][]frame{protoExecution: js.s000.encode(ev), protoMonitor: f004, protoDebug: f004}
 	t.mu.Lock()
 	for c := range t.clients {
 		c.deliver(frames[c.proto])
@@ -216,14 +215,10 @@ func (t *topic) publishMetrics(now time.Time) {
 	}
 	for id, js := range t.jobs {
 		f := []frame{js.s004.metricsFrame(id, now)}
-		fd := []frame{js.dbg.metricsFrame(id, now)}
 		t.mu.Lock()
 		for c := range t.clients {
-			switch c.proto {
-			case protoMonitor:
+			if c.proto != protoExecution {
 				c.deliver(f)
-			case protoDebug:
-				c.deliver(fd)
 			}
 		}
 		t.mu.Unlock()

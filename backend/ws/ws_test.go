@@ -273,6 +273,9 @@ func TestSeed004MonitorMessagesAndSubscriptions(t *testing.T) {
 	if types["job_started"] != 1 || types["routine_started"] != 5 || types["routine_completed"] != 5 || types["job_completed"] != 1 {
 		t.Fatalf("types %v", types)
 	}
+	if types["log"] != 0 {
+		t.Fatalf("the monitor endpoint carried log messages (only debug does): %v", types)
+	}
 	if execTypes["slot_call"] != 5 || execTypes["event_emit"] != 4 {
 		t.Fatalf("execution events %v", execTypes)
 	}
@@ -642,6 +645,33 @@ func TestHeartbeatPingsSeed004ClientsOnly(t *testing.T) {
 	for _, m := range readUntil(t, exec, func(m msg) bool { return m["type"] == "completion" }) {
 		if m["type"] == "ping" {
 			t.Fatalf("seed 000 client got a JSON ping: %v", m)
+		}
+	}
+}
+
+func TestSilentPeerIsClosedAfterPongTimeout(t *testing.T) {
+	r := newRig(t, ws.Config{PingInterval: 100 * time.Millisecond, PongTimeout: 400 * time.Millisecond})
+	r.flow(delayFlow)
+	job := r.start("slow", `{"value": 1}`)
+	path := "/api/ws/executions/" + job
+	silent := r.dial(path, nil) // never reads, so never answers a ping
+	alive := r.dial(path, nil)  // reads, and gorilla answers pings while reading
+	deadline := time.Now().Add(1500 * time.Millisecond)
+	for time.Now().Before(deadline) {
+		alive.SetReadDeadline(deadline)
+		if _, _, err := alive.ReadMessage(); err != nil && !strings.Contains(err.Error(), "timeout") {
+			t.Fatalf("a peer that answers pings was closed: %v", err)
+		}
+	}
+	// The silent peer's socket holds what was sent before the server gave
+	// up on it; after that it ends, not with a read timeout.
+	for {
+		silent.SetReadDeadline(time.Now().Add(2 * time.Second))
+		if _, _, err := silent.ReadMessage(); err != nil {
+			if strings.Contains(err.Error(), "timeout") {
+				t.Fatalf("silent peer still open after the pong timeout: %v", err)
+			}
+			break
 		}
 	}
 }
