@@ -10,12 +10,15 @@ import (
 )
 
 // Activation is one run of a routine for one payload arriving at one slot.
-// Parent is the activation whose emit caused this one (nil for the entry),
-// so the chain of parents is the debugger's call stack.
+// ParentID is the activation whose emit caused this one (0 for the entry):
+// the chain of parents is the debugger's call stack, rebuilt from the log
+// (routine_started records the parent), so no activation keeps its
+// ancestors alive.
 type Activation struct {
-	ID        int64
-	ParentID  int64
-	Parent    *Activation
+	ID       int64
+	ParentID int64
+	// Depth is the number of ancestors (0 for the entry).
+	Depth     int
 	RoutineID string
 	Slot      string
 	// Source is the "routine.event" whose emit delivered Data ("" for the
@@ -23,11 +26,14 @@ type Activation struct {
 	Source string
 	Data   any
 
-	job     *job
-	node    *node
-	started time.Time
-	emitted int
-	output  any
+	job        *job
+	node       *node
+	started    time.Time
+	emitted    int
+	children   int // activations queued by this one's emits
+	output     any
+	resultMode string // set when the activation set the job's result
+	hooked     bool   // BeforeActivation has passed it
 }
 
 // JobID is the id of the activation's job.
@@ -41,6 +47,24 @@ func (a *Activation) Kind() string { return a.node.kind }
 
 // Params are the job's start parameters.
 func (a *Activation) Params() any { return a.job.state.Params }
+
+// Children is the number of activations this one's emits have queued.
+func (a *Activation) Children() int {
+	a.job.mu.Lock()
+	defer a.job.mu.Unlock()
+	return a.children
+}
+
+// Config is the routine's config in the job's flow version (read-only).
+func (a *Activation) Config() map[string]any { return a.job.plan.Flow.Routines[a.RoutineID].Config }
+
+// Shared returns the job's shared data (read-only; it is replaced, never
+// mutated).
+func (a *Activation) Shared() map[string]any {
+	a.job.mu.Lock()
+	defer a.job.mu.Unlock()
+	return a.job.shared
+}
 
 // Inbound is the number of connections into the activation's slot.
 func (a *Activation) Inbound() int { return a.node.inbound[a.Slot] }
@@ -70,6 +94,68 @@ func (a *Activation) SetShared(key string, value any) {
 	}
 	next[key] = value
 	j.shared = next
+	j.publishLocked(&events.Event{Type: events.SharedSet, RoutineID: a.RoutineID, ActivationID: a.ID,
+		Data: map[string]any{"key": key, "value": value}})
+}
+
+// Park marks the activation as held by a hook until the returned function
+// is called: meanwhile it does not count as running, so the job can become
+// paused or end around it.
+func (a *Activation) Park() (unpark func()) {
+	j := a.job
+	j.mu.Lock()
+	j.holding++
+	j.settleLocked()
+	j.mu.Unlock()
+	return func() {
+		j.mu.Lock()
+		j.holding--
+		j.mu.Unlock()
+	}
+}
+
+// PauseJob pauses the activation's job for the debugger, recording where:
+// nothing new is dispatched, and the job is paused once the activations
+// still running have finished. A job already paused keeps its status and
+// takes the new position.
+func (a *Activation) PauseJob(at *events.PausedAt) {
+	j := a.job
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.ending != "" {
+		return
+	}
+	j.pauseReason, j.pausedAt = events.PauseBreakpoint, at
+	if !j.pauseRequested {
+		j.pauseRequested = true
+		j.settleLocked()
+	}
+}
+
+// ResumeJob resumes the activation's job after a debugger pause; a job that
+// is not paused is left alone.
+func (a *Activation) ResumeJob() {
+	j := a.job
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.ending == "" && j.pauseRequested {
+		_ = j.resumeLocked()
+	}
+}
+
+// Publish records a debugger event (breakpoint_hit, variable_changed…) in
+// the job's log, attributed to the activation.
+func (a *Activation) Publish(ev *events.Event) {
+	j := a.job
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if ev.RoutineID == "" {
+		ev.RoutineID = a.RoutineID
+	}
+	if ev.ActivationID == 0 {
+		ev.ActivationID = a.ID
+	}
+	j.publishLocked(ev)
 }
 
 // WithState runs fn with the routine's private state in this job, locked
@@ -100,6 +186,10 @@ func (a *Activation) SetResult(v any, appendMode bool) {
 		j.state.Result = v
 	}
 	a.output = v
+	a.resultMode = "last"
+	if appendMode {
+		a.resultMode = "append"
+	}
 }
 
 // Log writes a log line attributed to the activation's routine.
@@ -119,7 +209,8 @@ func (a *Activation) Emit(ctx context.Context, event string, data any) error {
 		return fmt.Errorf("routine %q has no event %q", a.RoutineID, event)
 	}
 	if h := a.job.e.opts.Hooks; h != nil {
-		if err := h.BeforeEmit(ctx, a, event, data); err != nil {
+		var err error
+		if data, err = h.BeforeEmit(ctx, a, event, data); err != nil {
 			return err
 		}
 	}
@@ -131,11 +222,13 @@ func (a *Activation) Emit(ctx context.Context, event string, data any) error {
 	}
 	a.emitted++
 	a.output = data
-	j.publishLocked(&events.Event{Type: events.EventEmit, RoutineID: a.RoutineID, ActivationID: a.ID, Event: event, Data: data})
+	outs := a.node.outs[event]
+	a.children += len(outs)
+	j.publishLocked(&events.Event{Type: events.EventEmit, RoutineID: a.RoutineID, ActivationID: a.ID, Event: event, Data: data, Targets: len(outs)})
 	source := a.RoutineID + "." + event
-	for _, t := range a.node.outs[event] {
+	for _, t := range outs {
 		j.enqueueLocked(&Activation{
-			ParentID: a.ID, Parent: a, RoutineID: t.node.id, Slot: t.slot,
+			ParentID: a.ID, Depth: a.Depth + 1, RoutineID: t.node.id, Slot: t.slot,
 			Data: mapParams(data, t.mapping), node: t.node, job: j, Source: source,
 		})
 	}

@@ -25,13 +25,28 @@ type Sink interface {
 	Publish(ev *events.Event)
 }
 
-// Hooks let a debugger stop an activation before it runs or before it emits.
-// A hook may block until released; it must return when ctx is done. While a
-// BeforeActivation hook holds an activation, the job can still be paused or
-// cancelled around it.
+// Hooks let a debugger watch a job's activations and stop them. The engine
+// calls BeforeActivation at most once per activation and BeforeEmit before
+// every emit; either may block until released (it must return when ctx is
+// done) after calling Activation.Park, so that a held activation does not
+// count as running and the job can still be paused or cancelled around it.
+// JobStarting runs before a job's first activation is queued, JobEnded once
+// its terminal event is published (with the job's lock held: it must not call
+// back into the job).
 type Hooks interface {
+	JobStarting(j StartedJob)
 	BeforeActivation(ctx context.Context, a *Activation) error
-	BeforeEmit(ctx context.Context, a *Activation, event string, data any) error
+	// BeforeEmit returns the data to emit (the debugger may have changed it).
+	BeforeEmit(ctx context.Context, a *Activation, event string, data any) (any, error)
+	AfterActivation(a *Activation)
+	JobEnded(jobID string)
+}
+
+// StartedJob describes a job to the hooks as it starts.
+type StartedJob struct {
+	JobID       string
+	Plan        *Plan
+	StopOnEntry bool
 }
 
 // Options tune an engine. Zero values take defaults.
@@ -94,6 +109,9 @@ type StartRequest struct {
 	Flow           *flow.Flow // the flow version to run
 	EntryRoutineID string
 	Params         any
+	// StopOnEntry asks the debugger (the hooks) to pause before the first
+	// activation.
+	StopOnEntry bool
 }
 
 // Start creates and starts a job and returns its state at start.
@@ -114,6 +132,9 @@ func (e *Engine) Start(req StartRequest) (events.JobState, error) {
 	}
 	e.jobs[j.state.JobID] = j
 	e.mu.Unlock()
+	if h := e.opts.Hooks; h != nil {
+		h.JobStarting(StartedJob{JobID: j.state.JobID, Plan: plan, StopOnEntry: req.StopOnEntry})
+	}
 	return j.start(entry, slot), nil
 }
 

@@ -436,6 +436,7 @@ func (h *holdHook) BeforeActivation(ctx context.Context, a *engine.Activation) e
 	if a.RoutineID != h.routine {
 		return nil
 	}
+	defer a.Park()()
 	h.held <- a.ID
 	select {
 	case <-h.release:
@@ -445,10 +446,14 @@ func (h *holdHook) BeforeActivation(ctx context.Context, a *engine.Activation) e
 	}
 }
 
-func (h *holdHook) BeforeEmit(ctx context.Context, a *engine.Activation, event string, data any) error {
+func (h *holdHook) BeforeEmit(ctx context.Context, a *engine.Activation, event string, data any) (any, error) {
 	h.emits.Add(1)
-	return nil
+	return data, nil
 }
+
+func (h *holdHook) JobStarting(engine.StartedJob)      {}
+func (h *holdHook) AfterActivation(*engine.Activation) {}
+func (h *holdHook) JobEnded(string)                    {}
 
 func TestHookHoldsOneActivationWhileJobPausesAndResumes(t *testing.T) {
 	rec := newRecorder(t)

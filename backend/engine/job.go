@@ -25,9 +25,11 @@ type job struct {
 	queue          []*Activation // pending activations, FIFO from head
 	head           int
 	workers        int // live worker goroutines
-	holding        int // workers parked in a BeforeActivation hook
+	holding        int // workers parked in a hook (Activation.Park)
 	pauseRequested bool
-	ending         string // terminal status once decided
+	pauseReason    string           // why, while pauseRequested
+	pausedAt       *events.PausedAt // the debugger's position, at a breakpoint pause
+	ending         string           // terminal status once decided
 	seq            int64
 	nextID         int64
 	doneRoutines   int
@@ -86,7 +88,9 @@ func (j *job) publishLocked(ev *events.Event) {
 	ev.Seq = j.seq
 	ev.JobID = j.state.JobID
 	ev.FlowID = j.state.FlowID
-	ev.Time = time.Now()
+	if ev.Time.IsZero() {
+		ev.Time = time.Now()
+	}
 	switch ev.Type {
 	case events.RoutineStarted, events.EventEmit, events.Log:
 	default:
@@ -174,7 +178,7 @@ func (j *job) execute(a *Activation) {
 	case j.ending != "":
 		j.mu.Unlock()
 		return
-	case j.pauseRequested: // paused while waiting for a slot: it has not run
+	case j.pauseRequested: // paused while in the hook or waiting for a slot: it has not run
 		j.requeueFrontLocked(a)
 		j.mu.Unlock()
 		return
@@ -182,34 +186,30 @@ func (j *job) execute(a *Activation) {
 	j.beginLocked(a)
 	j.mu.Unlock()
 	j.runWithPolicy(a)
+	if h := j.e.opts.Hooks; h != nil {
+		h.AfterActivation(a)
+	}
 }
 
-// passHook lets the debugger hold a before it runs. It reports whether a
-// should run now; if the job was paused meanwhile, a goes back to the queue.
+// passHook lets the debugger see (and hold) a before it runs, once: an
+// activation put back by a pause is not shown to it again. It reports
+// whether a may go on.
 func (j *job) passHook(a *Activation) bool {
 	h := j.e.opts.Hooks
-	if h == nil {
+	if h == nil || a.hooked {
+		return true
+	}
+	err := h.BeforeActivation(j.ctx, a)
+	a.hooked = true
+	if err == nil {
 		return true
 	}
 	j.mu.Lock()
-	j.holding++
-	j.settleLocked()
-	j.mu.Unlock()
-	err := h.BeforeActivation(j.ctx, a)
-	j.mu.Lock()
 	defer j.mu.Unlock()
-	j.holding--
-	switch {
-	case j.ending != "":
-		return false
-	case err != nil:
+	if j.ending == "" {
 		j.endLocked(events.StatusFailed, fmt.Sprintf("routine %q: hook: %v", a.RoutineID, err))
-		return false
-	case j.pauseRequested:
-		j.requeueFrontLocked(a)
-		return false
 	}
-	return true
+	return false
 }
 
 func (j *job) beginLocked(a *Activation) {
@@ -222,7 +222,7 @@ func (j *job) beginLocked(a *Activation) {
 	j.state.CurrentNode = a.RoutineID
 	j.publishLocked(&events.Event{
 		Type: events.RoutineStarted, RoutineID: a.RoutineID, ActivationID: a.ID,
-		ParentID: a.ParentID, Slot: a.Slot, Data: a.Data,
+		ParentID: a.ParentID, Slot: a.Slot, Data: a.Data, Time: now,
 	})
 }
 
@@ -279,7 +279,7 @@ func (j *job) finishActivation(a *Activation, err error, skipped bool) {
 		j.updateProgressLocked()
 		ev := &events.Event{
 			Type: events.RoutineCompleted, RoutineID: a.RoutineID, ActivationID: a.ID,
-			Slot: a.Slot, Duration: dur, Emitted: a.emitted,
+			Slot: a.Slot, Duration: dur, Emitted: a.emitted, ResultMode: a.resultMode, Time: now,
 		}
 		if a.emitted == 0 {
 			ev.Data = a.output // e.g. an output routine's result; emitted data is in event_emit
@@ -299,7 +299,7 @@ func (j *job) finishActivation(a *Activation, err error, skipped bool) {
 	j.updateProgressLocked()
 	j.publishLocked(&events.Event{
 		Type: events.RoutineFailed, RoutineID: a.RoutineID, ActivationID: a.ID,
-		Slot: a.Slot, Duration: dur, Error: msg, ErrorType: errorType(err), Status: st.Status,
+		Slot: a.Slot, Duration: dur, Error: msg, ErrorType: errorType(err), Status: st.Status, Time: now,
 	})
 	j.publishLocked(&events.Event{
 		Type: events.Log, RoutineID: a.RoutineID, ActivationID: a.ID, Level: "error",
@@ -330,8 +330,13 @@ func (j *job) settleLocked() {
 	case j.pauseRequested:
 		if j.state.Status == events.StatusRunning {
 			j.state.Status = events.StatusPaused
+			data := map[string]any{"reason": "Paused via API", "pause_reason": j.pauseReason}
+			if j.pausedAt != nil {
+				data["reason"] = "Breakpoint hit"
+				data["paused_at"] = j.pausedAt
+			}
 			j.publishLocked(&events.Event{Type: events.JobPaused, Status: events.StatusPaused,
-				Data: map[string]any{"reason": "Paused via API"}, Job: j.snapshotPtrLocked()})
+				Data: data, Job: j.snapshotPtrLocked()})
 		}
 	case j.workers == 0 && j.queuedLocked() == 0:
 		j.ending = events.StatusCompleted
@@ -343,7 +348,7 @@ func (j *job) pauseLocked() error {
 	if j.pauseRequested || j.state.Status != events.StatusRunning {
 		return fmt.Errorf("%w: job is %s, only a running job can be paused", ErrConflict, j.describeStatusLocked())
 	}
-	j.pauseRequested = true
+	j.pauseRequested, j.pauseReason = true, events.PauseAPI
 	j.settleLocked()
 	return nil
 }
@@ -352,7 +357,7 @@ func (j *job) resumeLocked() error {
 	if !j.pauseRequested {
 		return fmt.Errorf("%w: job is %s, only a paused job can be resumed", ErrConflict, j.describeStatusLocked())
 	}
-	j.pauseRequested = false
+	j.pauseRequested, j.pauseReason, j.pausedAt = false, "", nil
 	if j.state.Status == events.StatusPaused {
 		j.state.Status = events.StatusRunning
 		j.publishLocked(&events.Event{Type: events.JobResumed, Status: events.StatusRunning, Job: j.snapshotPtrLocked()})
@@ -395,7 +400,7 @@ func (j *job) finalizeLocked() {
 	j.state.Status = j.ending
 	j.state.CompletedAt = &now
 	j.state.Duration = now.Sub(j.started).Seconds()
-	j.pauseRequested = false
+	j.pauseRequested, j.pauseReason, j.pausedAt = false, "", nil
 	if j.ending == events.StatusCompleted {
 		j.state.Progress = 1
 	}
@@ -421,6 +426,9 @@ func (j *job) finalizeLocked() {
 	j.cancel()
 	close(j.done)
 	j.e.forget(j.state.JobID)
+	if h := j.e.opts.Hooks; h != nil {
+		h.JobEnded(j.state.JobID)
+	}
 }
 
 // startSnapshotLocked is the job record at start; every routine is still
@@ -439,6 +447,9 @@ func (j *job) snapshotPtrLocked() *events.JobState {
 func (j *job) snapshotLocked(withRoutines bool) events.JobState {
 	s := j.state
 	s.PauseRequested = j.pauseRequested && s.Status == events.StatusRunning
+	if j.pauseRequested {
+		s.PauseReason, s.PausedAt = j.pauseReason, j.pausedAt
+	}
 	s.NodesCompleted, s.NodesFailed = 0, 0
 	for _, st := range j.state.RoutineStates {
 		switch st.Status {

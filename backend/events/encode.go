@@ -60,6 +60,8 @@ func (ev *Event) appendJSON(b []byte, withIDs bool) []byte {
 	}
 	b = appendOptInt(b, "attempt", int64(ev.Attempt))
 	b = appendOptInt(b, "events_emitted", int64(ev.Emitted))
+	b = appendOptInt(b, "targets", int64(ev.Targets))
+	b = appendOptString(b, "result_mode", ev.ResultMode)
 	if ev.Progress != 0 {
 		b = append(b, `,"progress":`...)
 		b = appendFloat(b, ev.Progress)

@@ -25,7 +25,32 @@ const (
 	// {"breakpoint_id", "step_mode": over|into|out|continue}.
 	BreakpointHit     = "breakpoint_hit"
 	BreakpointResumed = "breakpoint_resumed"
+	// variable_changed: the debugger changed a variable at a pause; Data
+	// {"name", "old", "new"} (name "data", "data.a.b" or "shared.key").
+	VariableChanged = "variable_changed"
+	// shared_set: a routine set a key of the job's shared data; Data
+	// {"key", "value"}.
+	SharedSet = "shared_set"
 )
+
+// Pause reasons (JobState.PauseReason, job_paused data.pause_reason).
+const (
+	PauseAPI        = "api"
+	PauseBreakpoint = "breakpoint"
+)
+
+// PausedAt is where a debugger pause holds a job: the activation waiting at
+// a breakpoint (or a step), before it runs or, for an event breakpoint,
+// before it emits.
+type PausedAt struct {
+	BreakpointID *string `json:"breakpoint_id"` // nil for a step or stop_on_entry
+	Type         string  `json:"type"`          // routine | slot | event | step
+	ActivationID int64   `json:"activation_id"`
+	RoutineID    string  `json:"routine_id"`
+	SlotName     *string `json:"slot_name"`
+	EventName    *string `json:"event_name"`
+	PauseID      string  `json:"pause_id"`
+}
 
 // Job statuses.
 const (
@@ -76,6 +101,11 @@ type Event struct {
 	Attempt int `json:"attempt,omitempty"`
 	// Emitted counts the events an activation emitted (routine_completed).
 	Emitted int `json:"events_emitted,omitempty"`
+	// Targets counts the activations an emit queued (event_emit).
+	Targets int `json:"targets,omitempty"`
+	// ResultMode is set on routine_completed when the activation set the
+	// job's result to Data: "last" replaces it, "append" adds to the list.
+	ResultMode string `json:"result_mode,omitempty"`
 	// Progress is the job's progress after this event. It only changes
 	// when a routine ends, so it is sent on routine_completed,
 	// routine_failed and job_* events (the routine_id of the latest
@@ -93,6 +123,8 @@ type JobState struct {
 	FlowVersion    int                      `json:"flow_version" db:"flow_version"`
 	Status         string                   `json:"status" db:"status"`
 	PauseRequested bool                     `json:"pause_requested,omitempty" db:"-"`
+	PauseReason    string                   `json:"pause_reason,omitempty" db:"-"` // api | breakpoint, while paused or pausing
+	PausedAt       *PausedAt                `json:"paused_at,omitempty" db:"-"`
 	EntryRoutineID string                   `json:"entry_routine_id" db:"entry_routine_id"`
 	Params         any                      `json:"params" db:"-"`
 	Result         any                      `json:"result" db:"-"`
