@@ -12,6 +12,7 @@ import (
 	"github.com/expr-lang/expr/builtin"
 	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
+	"github.com/expr-lang/expr/vm/runtime"
 )
 
 // ScopeNames are the variables every expression sees (engine.Activation.Env).
@@ -30,6 +31,9 @@ var ScopeNames = []string{"data", "job", "routine", "slot", "shared"}
 type Expression struct {
 	src  string
 	prog *vm.Program
+	// concat is set when the expression has a "+": it then runs with a
+	// budget for the strings and lists "+" builds (see boundedAdd).
+	concat bool
 }
 
 // CompileExpression compiles src and checks that it only refers to the
@@ -38,14 +42,76 @@ func CompileExpression(src string) (*Expression, error) {
 	if strings.TrimSpace(src) == "" {
 		return nil, errors.New("expression is empty")
 	}
-	prog, err := expr.Compile(src)
+	add := &addPatcher{}
+	prog, err := expr.Compile(src, expr.Patch(add), expr.Function(boundedAddName, boundedAdd))
 	if err != nil {
 		return nil, errors.New(firstLine(err.Error()))
 	}
 	if err := checkNames(src); err != nil {
 		return nil, err
 	}
-	return &Expression{src: src, prog: prog}, nil
+	return &Expression{src: src, prog: prog, concat: add.found}, nil
+}
+
+// ConcatBudget bounds the bytes that "+" may build in one evaluation:
+// expr's own memory budget counts ranges, maps and lists it builds, but not
+// string concatenation, and reduce(1..27, #acc + #acc, "…") doubles a string to
+// gigabytes.
+const ConcatBudget = 16 << 20
+
+const (
+	boundedAddName = "$add"
+	budgetVar      = "$concatBudget"
+)
+
+// addPatcher turns every "+" into a call of boundedAdd with the run's
+// budget (an environment variable the user cannot name: "$…" is not an
+// identifier of the language).
+type addPatcher struct{ found bool }
+
+func (p *addPatcher) Visit(node *ast.Node) {
+	b, ok := (*node).(*ast.BinaryNode)
+	if !ok || b.Operator != "+" {
+		return
+	}
+	p.found = true
+	ast.Patch(node, &ast.CallNode{
+		Callee:    &ast.IdentifierNode{Value: boundedAddName},
+		Arguments: []ast.Node{&ast.IdentifierNode{Value: budgetVar}, b.Left, b.Right},
+	})
+}
+
+// concatBudget is what is left of ConcatBudget in one evaluation.
+type concatBudget struct{ left int }
+
+// boundedAdd is expr's "+", charging the strings it builds to the
+// evaluation's budget (expr has no list concatenation).
+func boundedAdd(args ...any) (any, error) {
+	budget, _ := args[0].(*concatBudget)
+	x, y := args[1], args[2]
+	xs, xok := x.(string)
+	ys, yok := y.(string)
+	if xok && yok && budget != nil {
+		if budget.left -= len(xs) + len(ys); budget.left < 0 {
+			return nil, fmt.Errorf("memory budget exceeded: \"+\" built more than %d MB", ConcatBudget>>20)
+		}
+	}
+	return runtime.Add(x, y), nil
+}
+
+// CompileCondition compiles src as CompileExpression does, and also refuses
+// an expression whose result the compiler can tell is not a boolean
+// (e.g. "1 + 2"); one whose type depends on the data is checked when it runs.
+func CompileCondition(src string) (*Expression, error) {
+	e, err := CompileExpression(src)
+	if err != nil {
+		return nil, err
+	}
+	// Type-checked unpatched: a patched "+" is a call whose type is unknown.
+	if _, err := expr.Compile(src, expr.AsBool()); err != nil {
+		return nil, errors.New(firstLine(err.Error()))
+	}
+	return e, nil
 }
 
 // String returns the expression's source.
@@ -54,6 +120,10 @@ func (e *Expression) String() string { return e.src }
 // Eval runs the expression against env (see engine.Activation.Env).
 // Failures are ExpressionErrors that quote the expression.
 func (e *Expression) Eval(env map[string]any) (any, error) {
+	if e.concat {
+		env[budgetVar] = &concatBudget{left: ConcatBudget}
+		defer delete(env, budgetVar)
+	}
 	machine := vms.Get().(*vm.VM)
 	out, err := machine.Run(e.prog, env)
 	vms.Put(machine)
