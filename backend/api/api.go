@@ -59,6 +59,8 @@ type Deps struct {
 	Jobs    JobStore
 	Log     EventLog
 	Engine  Engine
+	Debug   Debugger
+	History History
 	Logger  *slog.Logger
 	Version string
 	// MaxBody bounds request bodies (default 1 MiB).
@@ -101,11 +103,13 @@ func (a *API) Register(r *gin.Engine) {
 	g.GET("/jobs", a.listJobs)
 	g.GET("/jobs/:id", a.getJob)
 	g.POST("/jobs/:id/pause", a.controlJob("pause", a.Engine.Pause, false))
-	g.POST("/jobs/:id/resume", a.controlJob("resume", a.Engine.Resume, false))
+	g.POST("/jobs/:id/resume", a.resumeJob)
 	g.POST("/jobs/:id/cancel", a.controlJob("cancel", a.Engine.Cancel, true))
 	g.GET("/jobs/:id/events", a.jobEvents)
 	g.GET("/jobs/:id/logs", a.jobLogs)
 	g.GET("/jobs/:id/metrics", a.jobMetrics)
+	a.registerDebug(g)
+	a.registerHistory(g)
 }
 
 // MethodNotAllowed answers a known path with the wrong method.

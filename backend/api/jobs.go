@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/switchyard/switchyard/backend/debug"
 	"github.com/switchyard/switchyard/backend/engine"
 	"github.com/switchyard/switchyard/backend/events"
 	"github.com/switchyard/switchyard/backend/flow"
@@ -21,6 +22,8 @@ type createJobRequest struct {
 	FlowVersion    int    `json:"flow_version"`
 	EntryRoutineID string `json:"entry_routine_id"`
 	Params         any    `json:"params"`
+	// StopOnEntry pauses the job in the debugger before its first activation.
+	StopOnEntry bool `json:"stop_on_entry"`
 }
 
 func (a *API) createJob(c *gin.Context) {
@@ -52,7 +55,7 @@ func (a *API) createJob(c *gin.Context) {
 		a.storeError(c, "FLOW", err)
 		return
 	}
-	js, err := a.Engine.Start(engine.StartRequest{Flow: f, EntryRoutineID: req.EntryRoutineID, Params: req.Params})
+	js, err := a.Engine.Start(engine.StartRequest{Flow: f, EntryRoutineID: req.EntryRoutineID, Params: req.Params, StopOnEntry: req.StopOnEntry})
 	var invalid *engine.ValidationError
 	switch {
 	case errors.Is(err, engine.ErrNoEntry):
@@ -155,6 +158,20 @@ func (a *API) controlJob(action string, op func(string) (events.JobState, error)
 			a.internal(c, err)
 		}
 	}
+}
+
+// resumeJob resumes a paused job. A job held at a debugger stop continues
+// from it, as POST …/debug/resume would.
+func (a *API) resumeJob(c *gin.Context) {
+	if a.Debug.Stopped(c.Param("id")) {
+		if _, err := a.Debug.Command(c.Request.Context(), c.Param("id"), debug.StepContinue, ""); err != nil {
+			a.debugError(c, err)
+			return
+		}
+		a.getJob(c)
+		return
+	}
+	a.controlJob("resume", a.Engine.Resume, false)(c)
 }
 
 // cancelWait bounds how long cancel waits for the job to end.

@@ -74,6 +74,7 @@ func OpenAPI(version string) *openapi3.T {
 			{Name: "system", Description: "Health, the routine catalogue and this document."},
 			{Name: "flows", Description: "Flow definitions and their versions."},
 			{Name: "jobs", Description: "Jobs: runs of a flow version, with their events, logs and metrics."},
+			{Name: "debugger", Description: "Breakpoints, stepping, variables and evaluate (docs/debugger.md)."},
 			{Name: "streams", Description: "WebSocket streams of job events (docs/streams.md): a GET with the WebSocket upgrade headers."},
 		},
 	}}
@@ -82,6 +83,8 @@ func OpenAPI(version string) *openapi3.T {
 	b.systemPaths()
 	b.flowPaths()
 	b.jobPaths()
+	b.debugPaths()
+	b.historyPaths()
 	b.streamPaths()
 	return b.doc
 }
@@ -277,6 +280,16 @@ func (b *specBuilder) schemas() {
 			"completed_at": oaTime("").WithNullable().NewRef(),
 			"activations":  oaInt("").WithMin(0).NewRef(),
 		}))
+	b.define("PausedAt", oaObject("Where a debugger stop holds the job (docs/debugger.md).",
+		[]string{"breakpoint_id", "type", "activation_id", "routine_id", "slot_name", "event_name", "pause_id"}, openapi3.Schemas{
+			"breakpoint_id": oaStr("The breakpoint hit; null for a step or stop_on_entry.").WithNullable().NewRef(),
+			"type":          oaEnum(oaStr(""), "routine", "slot", "event", "step").NewRef(),
+			"activation_id": oaInt("The activation held.").WithFormat("int64").NewRef(),
+			"routine_id":    oaStr("").NewRef(),
+			"slot_name":     oaStr("").WithNullable().NewRef(),
+			"event_name":    oaStr("The emit held, at an event breakpoint.").WithNullable().NewRef(),
+			"pause_id":      oaStr("Names this stop; debug commands may send it to guard against stepping twice.").NewRef(),
+		}))
 	b.define("Job", oaObject("A job: one run of a flow version. Lists leave out routine_states.",
 		[]string{"job_id", "flow_id", "flow_version", "status", "entry_routine_id", "params", "result", "error", "created_at",
 			"started_at", "completed_at", "progress", "current_node", "nodes_completed", "nodes_failed", "duration", "activations", "events"},
@@ -286,6 +299,8 @@ func (b *specBuilder) schemas() {
 			"flow_version":     oaInt("The flow version the job runs.").WithMin(1).NewRef(),
 			"status":           oaEnum(oaStr(""), "pending", "running", "paused", "completed", "failed", "cancelled").NewRef(),
 			"pause_requested":  oaBool("Present (true) while a running job is pausing: it pauses once its running activations end.").NewRef(),
+			"pause_reason":     oaEnum(oaStr("Why the job is paused or pausing: by the API, or at a debugger stop."), "api", "breakpoint").NewRef(),
+			"paused_at":        b.ref("PausedAt"),
 			"entry_routine_id": oaStr("").NewRef(),
 			"params":           oaAny("The job's input as given when it was started ({} if none was given).").NewRef(),
 			"result":           oaAny("What the output routines produced; null until there is a result.").NewRef(),
@@ -306,7 +321,8 @@ func (b *specBuilder) schemas() {
 	b.define("JobList", jobList)
 
 	eventTypes := []string{"job_started", "job_paused", "job_resumed", "job_completed", "job_failed", "job_cancelled",
-		"routine_started", "routine_completed", "routine_failed", "event_emit", "log"}
+		"routine_started", "routine_completed", "routine_failed", "event_emit", "log",
+		"breakpoint_hit", "breakpoint_resumed", "variable_changed", "shared_set"}
 	b.define("Event", oaObject("One entry of a job's event log. Fields that do not apply to the type (or are zero) are left out.",
 		[]string{"seq", "type", "job_id", "time"}, openapi3.Schemas{
 			"seq":            oaInt("Position in the job's log, from 1 without gaps.").WithFormat("int64").WithMin(1).NewRef(),
@@ -328,6 +344,8 @@ func (b *specBuilder) schemas() {
 			"duration":       oaNum("Seconds: of the activation on routine_completed/failed, of the job on job_completed/failed/cancelled.").NewRef(),
 			"attempt":        oaInt("Failure count of the activation on routine_failed (1 = first failure).").NewRef(),
 			"events_emitted": oaInt("Events the activation emitted (routine_completed).").NewRef(),
+			"targets":        oaInt("Activations the emit queued (event_emit).").NewRef(),
+			"result_mode":    oaEnum(oaStr("Set on routine_completed when the activation set the job's result to data."), "last", "append").NewRef(),
 			"progress":       oaNum("The job's progress after this event; sent on routine_completed, routine_failed and job_* events when not 0.").NewRef(),
 		}))
 	b.define("EventPage", oaObject("A page of a job's events in seq order.", []string{"events", "next_since", "has_more"}, openapi3.Schemas{
@@ -616,6 +634,7 @@ func (b *specBuilder) jobPaths() {
 				"flow_version":     oaInt("The version to run; the current one if omitted or 0.").WithMin(0).NewRef(),
 				"entry_routine_id": oaStr("The routine to start at (its first slot); by default the flow's input routine, which must then be the only one.").NewRef(),
 				"params":           oaAny("The job's input, passed to the entry routine ({} if omitted or null).").NewRef(),
+				"stop_on_entry":    oaBool("Pause in the debugger before the first activation.").NewRef(),
 			})))},
 		ok: http.StatusCreated, okResp: oaJSON("The started job.", b.ref("Job")),
 		errors: []int{http.StatusBadRequest, http.StatusNotFound, http.StatusRequestEntityTooLarge,

@@ -483,6 +483,8 @@ func TestOpenAPIContract(t *testing.T) {
 	c.get(http.StatusNotFound, "/api/jobs/j_ghost/metrics")
 	c.get(http.StatusNotFound, "/api/jobs/j_ghost")
 
+	exerciseDebugger(c)
+
 	// Deleting a flow keeps its jobs readable.
 	c.send(http.StatusNoContent, http.MethodDelete, "/api/flows/orders", "", "", false)
 	c.send(http.StatusNotFound, http.MethodDelete, "/api/flows/orders", "", "", false)

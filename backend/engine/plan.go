@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/switchyard/switchyard/backend/flow"
@@ -145,4 +146,18 @@ func mapParams(data any, mapping map[string]string) any {
 		}
 	}
 	return out
+}
+
+// Ports returns a routine's input slots and output events in this flow
+// version; ok is false for a routine the flow does not have.
+func (p *Plan) Ports(routineID string) (slots []string, events []string, ok bool) {
+	n, ok := p.routines[routineID]
+	if !ok {
+		return nil, nil, false
+	}
+	for ev := range n.events {
+		events = append(events, ev)
+	}
+	slices.Sort(events)
+	return n.slots, events, true
 }

@@ -17,6 +17,7 @@ import (
 
 	switchyard "github.com/switchyard/switchyard"
 	"github.com/switchyard/switchyard/backend/api"
+	"github.com/switchyard/switchyard/backend/debug"
 	"github.com/switchyard/switchyard/backend/engine"
 	"github.com/switchyard/switchyard/backend/events"
 	"github.com/switchyard/switchyard/backend/routines"
@@ -41,13 +42,14 @@ type Config struct {
 
 // Server is a running Switchyard instance.
 type Server struct {
-	cfg     Config
-	Store   *store.Store
-	Bus     *events.Bus
-	Engine  *engine.Engine
-	Streams *ws.Server
-	Handler http.Handler
-	log     *slog.Logger
+	cfg      Config
+	Store    *store.Store
+	Bus      *events.Bus
+	Engine   *engine.Engine
+	Debugger *debug.Debugger
+	Streams  *ws.Server
+	Handler  http.Handler
+	log      *slog.Logger
 }
 
 // New opens the database and builds every component.
@@ -72,7 +74,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	reg := engine.NewRegistry()
 	routines.Register(reg)
 	bus := events.NewBus(st.Writer)
-	eng := engine.New(reg, bus, engine.Options{MaxConcurrent: cfg.MaxConcurrent, Logger: cfg.Logger})
+	dbg, err := debug.New(ctx, st, nil, debug.Options{Logger: cfg.Logger})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	eng := engine.New(reg, bus, engine.Options{MaxConcurrent: cfg.MaxConcurrent, Logger: cfg.Logger, Hooks: dbg})
+	dbg.Attach(eng)
 
 	if cfg.Examples {
 		if err := loadExamples(ctx, st, reg, cfg.Logger); err != nil {
@@ -90,7 +98,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
 	r.Use(requestLog(cfg.Logger), recovery(cfg.Logger))
-	api.New(api.Deps{Flows: st, Jobs: st, Log: st.Writer, Engine: eng, Logger: cfg.Logger, Version: cfg.Version}).Register(r)
+	api.New(api.Deps{Flows: st, Jobs: st, Log: st.Writer, Engine: eng, Debug: dbg, Logger: cfg.Logger, Version: cfg.Version}).Register(r)
 	if cfg.Streams.Logger == nil {
 		cfg.Streams.Logger = cfg.Logger
 	}
@@ -98,7 +106,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	streams.Register(r)
 	r.NoMethod(api.MethodNotAllowed)
 	uiHandler.Register(r)
-	return &Server{cfg: cfg, Store: st, Bus: bus, Engine: eng, Streams: streams, Handler: r, log: cfg.Logger}, nil
+	return &Server{cfg: cfg, Store: st, Bus: bus, Engine: eng, Debugger: dbg, Streams: streams, Handler: r, log: cfg.Logger}, nil
 }
 
 // Run serves until ctx is cancelled, then shuts down gracefully: stop
@@ -137,7 +145,8 @@ func (s *Server) Run(ctx context.Context, ready func(addr string)) error {
 func (s *Server) Close(ctx context.Context) error {
 	s.Streams.Close()
 	errEngine := s.Engine.Shutdown(ctx)
-	return errors.Join(errEngine, s.Store.Close())
+	errDebug := s.Debugger.Close()
+	return errors.Join(errEngine, errDebug, s.Store.Close())
 }
 
 func requestLog(log *slog.Logger) gin.HandlerFunc {

@@ -145,16 +145,19 @@ func (s *Store) ListFlows(ctx context.Context, limit, offset int) ([]FlowSummary
 	return out, total, nil
 }
 
-// DeleteFlow hides a flow. Its versions stay, so its jobs keep their history.
+// DeleteFlow hides a flow and deletes its breakpoints. Its versions stay,
+// so its jobs keep their history.
 func (s *Store) DeleteFlow(ctx context.Context, id string) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE flows SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL`, time.Now().UnixNano(), id)
-	if err != nil {
-		return fmt.Errorf("delete flow %q: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("flow %q: %w", id, ErrNotFound)
-	}
-	return nil
+	return s.tx(ctx, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE flows SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL`, time.Now().UnixNano(), id)
+		if err != nil {
+			return fmt.Errorf("delete flow %q: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("flow %q: %w", id, ErrNotFound)
+		}
+		return deleteBreakpointsOf(ctx, tx, ScopeFlow, id)
+	})
 }
 
 // FlowCount is the number of current flows (used to seed examples once).

@@ -65,7 +65,7 @@ var alwaysSent = map[string]bool{"connection:status": true, "ping": true, "subsc
 
 // debugOnly are seed 004 messages only the debug endpoint carries; the
 // monitor endpoints share the same frames and leave these out.
-var debugOnly = map[string]bool{"log": true}
+var debugOnly = map[string]bool{"log": true, "variable_changed": true}
 
 func (c *client) wants(typ string) bool {
 	if c.proto == protoExecution || alwaysSent[typ] {

@@ -87,12 +87,18 @@ func (e *seed004) encode(ev *events.Event) []frame {
 				{"slot_name", bp["slot_name"]}, {"event_name", bp["event_name"]},
 			}},
 			{"context", obj{{"routine_id", ev.RoutineID}, {"variables", field(ev.Data, "variables")}}},
+			{"pause_id", field(ev.Data, "pause_id")}, {"paused_at", field(ev.Data, "paused_at")},
 		})}
 	case events.BreakpointResumed:
 		return []frame{msg(ev.Type, obj{
 			{"breakpoint_id", field(ev.Data, "breakpoint_id")},
-			{"data", obj{{"step_mode", field(ev.Data, "step_mode")}}},
+			{"data", obj{{"step_mode", field(ev.Data, "step_mode")}, {"pause_id", field(ev.Data, "pause_id")}}},
 		})}
+	case events.VariableChanged: // debug endpoint only, as log
+		return []frame{msg(ev.Type, obj{{"routine_id", ev.RoutineID}, {"data", obj{
+			{"name", field(ev.Data, "name")}, {"old", field(ev.Data, "old")}, {"new", field(ev.Data, "new")},
+			{"pause_id", field(ev.Data, "pause_id")},
+		}}})}
 	case events.Log: // only the debug endpoint's clients get these (see client.wants)
 		return []frame{msg("log", obj{{"routine_id", nilIfEmpty(ev.RoutineID)}, {"level", ev.Level}, {"message", ev.Message}})}
 	}

@@ -8,8 +8,8 @@ import (
 	"github.com/switchyard/switchyard/backend/events"
 )
 
-// The debugger's events are not produced yet; their wire shape is fixed
-// now, as seed 004 prints it.
+// The debugger's messages have seed 004's shape, plus the pause they
+// concern (pause_id, paused_at) for clients that step.
 func TestBreakpointMessagesHaveTheSeedShape(t *testing.T) {
 	enc := &seed004{}
 	at := time.Date(2025, 1, 15, 10, 31, 0, 0, time.UTC)
@@ -18,12 +18,14 @@ func TestBreakpointMessagesHaveTheSeedShape(t *testing.T) {
 			"breakpoint": map[string]any{"breakpoint_id": "bp_abc123", "type": "routine", "routine_id": "process_data",
 				"slot_name": "input", "event_name": "output"},
 			"variables": map[string]any{"data": "example", "count": 42.0},
+			"pause_id":  "pause_1",
+			"paused_at": map[string]any{"activation_id": 3.0, "pause_id": "pause_1"},
 		}})
 	resumed := enc.encode(&events.Event{Seq: 8, Type: events.BreakpointResumed, JobID: "job_123", Time: at,
-		Data: map[string]any{"breakpoint_id": "bp_abc123", "step_mode": "over"}})
+		Data: map[string]any{"breakpoint_id": "bp_abc123", "step_mode": "over", "pause_id": "pause_1"}})
 	want := []string{
-		`{"type":"breakpoint_hit","job_id":"job_123","breakpoint":{"breakpoint_id":"bp_abc123","type":"routine","routine_id":"process_data","slot_name":"input","event_name":"output"},"context":{"routine_id":"process_data","variables":{"count":42,"data":"example"}},"timestamp":"2025-01-15T10:31:00Z","seq":7}`,
-		`{"type":"breakpoint_resumed","job_id":"job_123","breakpoint_id":"bp_abc123","data":{"step_mode":"over"},"timestamp":"2025-01-15T10:31:00Z","seq":8}`,
+		`{"type":"breakpoint_hit","job_id":"job_123","breakpoint":{"breakpoint_id":"bp_abc123","type":"routine","routine_id":"process_data","slot_name":"input","event_name":"output"},"context":{"routine_id":"process_data","variables":{"count":42,"data":"example"}},"pause_id":"pause_1","paused_at":{"activation_id":3,"pause_id":"pause_1"},"timestamp":"2025-01-15T10:31:00Z","seq":7}`,
+		`{"type":"breakpoint_resumed","job_id":"job_123","breakpoint_id":"bp_abc123","data":{"step_mode":"over","pause_id":"pause_1"},"timestamp":"2025-01-15T10:31:00Z","seq":8}`,
 	}
 	for i, frames := range [][]frame{hit, resumed} {
 		if len(frames) != 1 || string(frames[0].data) != want[i] {

@@ -1,0 +1,248 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/switchyard/switchyard/backend/debug"
+	"github.com/switchyard/switchyard/backend/store"
+)
+
+// Debugger is the debugger: breakpoints of flows and jobs, and the debug
+// session of a stopped job (docs/debugger.md).
+type Debugger interface {
+	CreateBreakpoint(ctx context.Context, scope, id string, in debug.BreakpointInput) (debug.Breakpoint, error)
+	Breakpoints(ctx context.Context, scope, id string) ([]debug.Breakpoint, error)
+	UpdateBreakpoint(ctx context.Context, scope, id, bpID string, p debug.BreakpointPatch) (debug.Breakpoint, error)
+	DeleteBreakpoint(ctx context.Context, scope, id, bpID string) error
+	Session(ctx context.Context, jobID string) (debug.SessionView, error)
+	Command(ctx context.Context, jobID, mode, pauseID string) (debug.SessionView, error)
+	Stopped(jobID string) bool
+	CallStack(ctx context.Context, jobID string) ([]debug.Frame, error)
+	Variables(ctx context.Context, jobID string, frameIndex int) (debug.Variables, error)
+	SetVariable(ctx context.Context, jobID, name string, value any, pauseID string) (debug.Variables, error)
+	Evaluate(ctx context.Context, jobID, expression string, frameIndex int) (debug.EvalResult, error)
+}
+
+func (a *API) registerDebug(g *gin.RouterGroup) {
+	for _, scope := range []struct{ path, scope string }{{"/jobs/:id", store.ScopeJob}, {"/flows/:id", store.ScopeFlow}} {
+		g.POST(scope.path+"/breakpoints", a.createBreakpoint(scope.scope))
+		g.GET(scope.path+"/breakpoints", a.listBreakpoints(scope.scope))
+		g.PUT(scope.path+"/breakpoints/:bp", a.updateBreakpoint(scope.scope))
+		g.DELETE(scope.path+"/breakpoints/:bp", a.deleteBreakpoint(scope.scope))
+	}
+	g.GET("/jobs/:id/debug/session", a.debugSession)
+	g.GET("/jobs/:id/debug/call-stack", a.debugCallStack)
+	g.GET("/jobs/:id/debug/variables", a.debugVariables)
+	g.PUT("/jobs/:id/debug/variables/:name", a.debugSetVariable)
+	g.POST("/jobs/:id/debug/evaluate", a.debugEvaluate)
+	g.POST("/jobs/:id/debug/resume", a.debugCommand(debug.StepContinue))
+	g.POST("/jobs/:id/debug/step-over", a.debugCommand(debug.StepOver))
+	g.POST("/jobs/:id/debug/step-into", a.debugCommand(debug.StepInto))
+	g.POST("/jobs/:id/debug/step-out", a.debugCommand(debug.StepOut))
+}
+
+// debugError maps the debugger's errors to statuses.
+func (a *API) debugError(c *gin.Context, err error) {
+	var bad *debug.InvalidError
+	var unknown *debug.UnknownError
+	switch {
+	case errors.As(err, &bad):
+		fail(c, http.StatusBadRequest, "BAD_REQUEST", bad.Msg)
+	case errors.As(err, &unknown):
+		fail(c, http.StatusUnprocessableEntity, "UNKNOWN_TARGET", unknown.Msg)
+	case errors.Is(err, debug.ErrJobNotFound):
+		fail(c, http.StatusNotFound, "JOB_NOT_FOUND", err.Error())
+	case errors.Is(err, debug.ErrFlowNotFound):
+		fail(c, http.StatusNotFound, "FLOW_NOT_FOUND", err.Error())
+	case errors.Is(err, debug.ErrBreakpointNotFound):
+		fail(c, http.StatusNotFound, "BREAKPOINT_NOT_FOUND", err.Error())
+	case errors.Is(err, debug.ErrJobFinished):
+		fail(c, http.StatusConflict, "JOB_FINISHED", err.Error())
+	case errors.Is(err, debug.ErrNotPaused):
+		fail(c, http.StatusConflict, "NOT_PAUSED", err.Error())
+	case errors.Is(err, debug.ErrPauseStale):
+		fail(c, http.StatusConflict, "PAUSE_STALE", err.Error())
+	default:
+		a.storeError(c, "JOB", err)
+	}
+}
+
+// debugBody reads an optional JSON object body into v (an empty body
+// leaves v as it is).
+func debugBody(c *gin.Context, v any) bool {
+	body, ok := readBody(c)
+	if !ok {
+		return false
+	}
+	if len(body) == 0 {
+		return true
+	}
+	return decodeJSON(c, body, v)
+}
+
+func (a *API) createBreakpoint(scope string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		var in debug.BreakpointInput
+		body, ok := readBody(c)
+		if !ok || !decodeJSON(c, body, &in) {
+			return
+		}
+		if scope == store.ScopeJob {
+			a.syncLog(c)
+		}
+		bp, err := a.Debug.CreateBreakpoint(c.Request.Context(), scope, c.Param("id"), in)
+		if err != nil {
+			a.debugError(c, err)
+			return
+		}
+		c.JSON(http.StatusCreated, bp)
+	}
+}
+
+func (a *API) listBreakpoints(scope string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if scope == store.ScopeJob {
+			a.syncLog(c)
+		}
+		list, err := a.Debug.Breakpoints(c.Request.Context(), scope, c.Param("id"))
+		if err != nil {
+			a.debugError(c, err)
+			return
+		}
+		c.JSON(http.StatusOK, gin.H{"breakpoints": nonNil(list), "total": len(list)})
+	}
+}
+
+func (a *API) updateBreakpoint(scope string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		var p debug.BreakpointPatch
+		body, ok := readBody(c)
+		if !ok || !decodeJSON(c, body, &p) {
+			return
+		}
+		bp, err := a.Debug.UpdateBreakpoint(c.Request.Context(), scope, c.Param("id"), c.Param("bp"), p)
+		if err != nil {
+			a.debugError(c, err)
+			return
+		}
+		c.JSON(http.StatusOK, bp)
+	}
+}
+
+func (a *API) deleteBreakpoint(scope string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if err := a.Debug.DeleteBreakpoint(c.Request.Context(), scope, c.Param("id"), c.Param("bp")); err != nil {
+			a.debugError(c, err)
+			return
+		}
+		c.Status(http.StatusNoContent)
+	}
+}
+
+func (a *API) debugSession(c *gin.Context) {
+	a.syncLog(c)
+	v, err := a.Debug.Session(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		a.debugError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, v)
+}
+
+func (a *API) debugCallStack(c *gin.Context) {
+	a.syncLog(c)
+	frames, err := a.Debug.CallStack(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		a.debugError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"job_id": c.Param("id"), "call_stack": frames})
+}
+
+func (a *API) debugVariables(c *gin.Context) {
+	frame, ok := intQuery(c, "frame_index", 0, 0, 1<<31-1)
+	if !ok {
+		return
+	}
+	a.syncLog(c)
+	v, err := a.Debug.Variables(c.Request.Context(), c.Param("id"), frame)
+	if err != nil {
+		a.debugError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, v)
+}
+
+type setVariableRequest struct {
+	Value   *any   `json:"value"`
+	PauseID string `json:"pause_id"`
+}
+
+func (a *API) debugSetVariable(c *gin.Context) {
+	var req setVariableRequest
+	body, ok := readBody(c)
+	if !ok || !decodeJSON(c, body, &req) {
+		return
+	}
+	if req.Value == nil {
+		fail(c, http.StatusBadRequest, "BAD_REQUEST", `"value" is required (use null to set null)`)
+		return
+	}
+	v, err := a.Debug.SetVariable(c.Request.Context(), c.Param("id"), c.Param("name"), *req.Value, req.PauseID)
+	if err != nil {
+		a.debugError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, v)
+}
+
+type evaluateRequest struct {
+	Expression string `json:"expression"`
+	FrameIndex int    `json:"frame_index"`
+}
+
+// maxExpression bounds evaluate's source, as a condition's.
+const maxExpression = 10_000
+
+func (a *API) debugEvaluate(c *gin.Context) {
+	var req evaluateRequest
+	body, ok := readBody(c)
+	if !ok || !decodeJSON(c, body, &req) {
+		return
+	}
+	if len(req.Expression) > maxExpression {
+		fail(c, http.StatusBadRequest, "BAD_REQUEST", fmt.Sprintf("expression is longer than %d bytes", maxExpression))
+		return
+	}
+	a.syncLog(c)
+	r, err := a.Debug.Evaluate(c.Request.Context(), c.Param("id"), req.Expression, req.FrameIndex)
+	if err != nil {
+		a.debugError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, r)
+}
+
+type commandRequest struct {
+	PauseID string `json:"pause_id"`
+}
+
+func (a *API) debugCommand(mode string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		var req commandRequest
+		if !debugBody(c, &req) {
+			return
+		}
+		v, err := a.Debug.Command(c.Request.Context(), c.Param("id"), mode, req.PauseID)
+		if err != nil {
+			a.debugError(c, err)
+			return
+		}
+		c.JSON(http.StatusOK, v)
+	}
+}

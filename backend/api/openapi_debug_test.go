@@ -1,0 +1,54 @@
+package api_test
+
+import (
+	"net/http"
+)
+
+// exerciseDebugger answers every debugger route of the contract test, with
+// the orders flow stored: flow and job breakpoints, a stop, its session,
+// call stack, variables, evaluate and the four commands.
+func exerciseDebugger(c *contract) {
+	c.t.Helper()
+	bp := c.object(c.post(http.StatusCreated, "/api/flows/orders/breakpoints", jsonCT,
+		`{"type": "routine", "routine_id": "double", "condition": "data.value > 1"}`))
+	flowBP, _ := bp["breakpoint_id"].(string)
+	c.post(http.StatusBadRequest, "/api/flows/orders/breakpoints", jsonCT, `{"routine_id": "double", "condition": "data.value >"}`)
+	c.post(http.StatusUnprocessableEntity, "/api/flows/orders/breakpoints", jsonCT, `{"routine_id": "ghost"}`)
+	c.post(http.StatusNotFound, "/api/flows/ghost/breakpoints", jsonCT, `{"routine_id": "double"}`)
+	c.get(http.StatusOK, "/api/flows/orders/breakpoints")
+	c.put(http.StatusOK, "/api/flows/orders/breakpoints/"+flowBP, jsonCT, `{"hit_condition": ">= 1"}`)
+
+	job := c.startJob(`{"flow_id": "orders", "params": {"value": 2}}`)
+	c.waitJob(job, "paused")
+	c.get(http.StatusOK, "/api/jobs/"+job+"/breakpoints")
+	own := c.object(c.post(http.StatusCreated, "/api/jobs/"+job+"/breakpoints", jsonCT,
+		`{"type": "event", "routine_id": "note", "event_name": "output"}`))
+	ownID, _ := own["breakpoint_id"].(string)
+	c.put(http.StatusOK, "/api/jobs/"+job+"/breakpoints/"+ownID, jsonCT, `{"enabled": false}`)
+	c.send(http.StatusNoContent, http.MethodDelete, "/api/jobs/"+job+"/breakpoints/"+ownID, "", "", false)
+	c.send(http.StatusNotFound, http.MethodDelete, "/api/jobs/"+job+"/breakpoints/"+ownID, "", "", false)
+	c.post(http.StatusCreated, "/api/jobs/"+job+"/breakpoints", jsonCT, `{"routine_id": "done"}`)
+
+	session := c.object(c.get(http.StatusOK, "/api/jobs/"+job+"/debug/session"))
+	pause, _ := session["pause_id"].(string)
+	c.get(http.StatusOK, "/api/jobs/"+job+"/debug/call-stack")
+	c.get(http.StatusOK, "/api/jobs/"+job+"/debug/variables?frame_index=0")
+	c.get(http.StatusBadRequest, "/api/jobs/"+job+"/debug/variables?frame_index=9")
+	c.put(http.StatusOK, "/api/jobs/"+job+"/debug/variables/data.value", jsonCT, `{"value": 5, "pause_id": "`+pause+`"}`)
+	c.post(http.StatusOK, "/api/jobs/"+job+"/debug/evaluate", jsonCT, `{"expression": "data.value * 3"}`)
+	c.post(http.StatusConflict, "/api/jobs/"+job+"/debug/step-over", jsonCT, `{"pause_id": "pause_0"}`)
+	c.post(http.StatusOK, "/api/jobs/"+job+"/debug/step-into", jsonCT, `{"pause_id": "`+pause+`"}`)
+	c.post(http.StatusOK, "/api/jobs/"+job+"/debug/step-over", "", "") // runs to the breakpoint on done
+	c.waitJob(job, "paused")
+	c.post(http.StatusOK, "/api/jobs/"+job+"/debug/step-out", "", "")
+	c.waitJob(job, "completed")
+	c.post(http.StatusConflict, "/api/jobs/"+job+"/debug/resume", "", "")
+	c.post(http.StatusConflict, "/api/jobs/"+job+"/breakpoints", jsonCT, `{"routine_id": "double"}`)
+
+	again := c.startJob(`{"flow_id": "orders", "params": {"value": 3}}`)
+	c.waitJob(again, "paused")
+	c.post(http.StatusOK, "/api/jobs/"+again+"/debug/resume", "", "")
+	c.waitJob(again, "completed")
+	c.send(http.StatusNoContent, http.MethodDelete, "/api/flows/orders/breakpoints/"+flowBP, "", "", false)
+	c.get(http.StatusNotFound, "/api/jobs/j_ghost/debug/session")
+}

@@ -1,0 +1,494 @@
+// Package debug is Switchyard's debugger: persisted breakpoints (conditional,
+// with hit conditions, or logpoints) on flows and jobs, stops before
+// activations and emits, stepping along the causal chain of activations,
+// variables, evaluate, and stop_on_entry. It implements engine.Hooks; jobs
+// nobody debugs cost one map lookup per activation.
+package debug
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/switchyard/switchyard/backend/engine"
+	"github.com/switchyard/switchyard/backend/events"
+	"github.com/switchyard/switchyard/backend/flow"
+	"github.com/switchyard/switchyard/backend/store"
+)
+
+// Store keeps breakpoints and their hit counts.
+type Store interface {
+	CreateBreakpoints(ctx context.Context, bps []store.Breakpoint) error
+	Breakpoints(ctx context.Context, scope, scopeID string) ([]store.Breakpoint, error)
+	UpdateBreakpoint(ctx context.Context, bp store.Breakpoint) error
+	DeleteBreakpoint(ctx context.Context, id string) error
+	SetHitCounts(ctx context.Context, counts map[string]int64) error
+	GetFlow(ctx context.Context, id string, version int) (*flow.Flow, error)
+	GetJob(ctx context.Context, id string) (events.JobState, error)
+}
+
+// Engine is what the debugger needs of the engine besides the hooks.
+type Engine interface {
+	Job(id string) (events.JobState, bool)
+	Plan(f *flow.Flow) (*engine.Plan, error)
+}
+
+// Ancestry rebuilds call stack frames of a job's activations from its
+// event log: the activation with the given id, then its parent, … up to
+// the entry, at most max frames.
+type Ancestry interface {
+	Frames(ctx context.Context, jobID string, activationID int64, max int) ([]Frame, error)
+}
+
+// Options tune the debugger. Zero values take defaults.
+type Options struct {
+	EvalTimeout   time.Duration // evaluate's time limit [100ms]
+	FlushInterval time.Duration // how often hit counts are stored [1s]
+	MaxFrames     int           // call stack frames returned [1000]
+	Logger        *slog.Logger
+}
+
+// Debugger implements engine.Hooks and the debugger's API.
+type Debugger struct {
+	store    Store
+	ancestry Ancestry
+	opts     Options
+	eng      Engine // set by Attach: the engine is built with the debugger as its hooks
+
+	mu       sync.Mutex                          // guards writes of sessions and flowBPs, and sessions' bps lists
+	sessions atomic.Pointer[map[string]*session] // active jobs being debugged; copy on write
+	flowBPs  map[string][]*compiled              // flow id → its breakpoints
+
+	dirtyMu  sync.Mutex
+	dirty    map[string]int64 // hit counts not yet stored
+	stop     chan struct{}
+	stopOnce sync.Once
+	stopped  sync.WaitGroup
+}
+
+// New loads the flow breakpoints and starts the hit count flusher. Attach
+// the engine before the first job starts.
+func New(ctx context.Context, st Store, ancestry Ancestry, opts Options) (*Debugger, error) {
+	if opts.EvalTimeout <= 0 {
+		opts.EvalTimeout = 100 * time.Millisecond
+	}
+	if opts.FlushInterval <= 0 {
+		opts.FlushInterval = time.Second
+	}
+	if opts.MaxFrames <= 0 {
+		opts.MaxFrames = 1000
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	d := &Debugger{store: st, ancestry: ancestry, opts: opts, flowBPs: map[string][]*compiled{},
+		dirty: map[string]int64{}, stop: make(chan struct{})}
+	d.sessions.Store(&map[string]*session{})
+	recs, err := st.Breakpoints(ctx, store.ScopeFlow, "")
+	if err != nil {
+		return nil, fmt.Errorf("load flow breakpoints: %w", err)
+	}
+	for _, rec := range recs {
+		c, err := compile(rec)
+		if err != nil { // stored ones compiled when created; an expression language change could break one
+			opts.Logger.Warn("flow breakpoint no longer compiles; ignored", "breakpoint", rec.ID, "err", err)
+			continue
+		}
+		d.flowBPs[rec.ScopeID] = append(d.flowBPs[rec.ScopeID], c)
+	}
+	d.stopped.Add(1)
+	go d.flusher()
+	return d, nil
+}
+
+// Attach gives the debugger the engine whose hooks it is.
+func (d *Debugger) Attach(e Engine) { d.eng = e }
+
+// Close stores the last hit counts.
+func (d *Debugger) Close() error {
+	d.stopOnce.Do(func() { close(d.stop) })
+	d.stopped.Wait()
+	ctx, cancel := storeCtx()
+	defer cancel()
+	return d.Flush(ctx)
+}
+
+func (d *Debugger) flusher() {
+	defer d.stopped.Done()
+	t := time.NewTicker(d.opts.FlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-d.stop:
+			return
+		case <-t.C:
+			ctx, cancel := storeCtx()
+			if err := d.Flush(ctx); err != nil {
+				d.opts.Logger.Warn("store breakpoint hit counts", "err", err)
+			}
+			cancel()
+		}
+	}
+}
+
+// Flush stores the hit counts counted since the last flush.
+func (d *Debugger) Flush(ctx context.Context) error {
+	d.dirtyMu.Lock()
+	counts := d.dirty
+	d.dirty = map[string]int64{}
+	d.dirtyMu.Unlock()
+	if err := d.store.SetHitCounts(ctx, counts); err != nil {
+		d.dirtyMu.Lock()
+		for id, n := range counts { // keep them for the next try unless newer
+			if _, newer := d.dirty[id]; !newer {
+				d.dirty[id] = n
+			}
+		}
+		d.dirtyMu.Unlock()
+		return err
+	}
+	return nil
+}
+
+func (d *Debugger) countHit(c *compiled) int64 {
+	n := c.hits.Add(1)
+	d.dirtyMu.Lock()
+	d.dirty[c.rec.ID] = n
+	d.dirtyMu.Unlock()
+	return n
+}
+
+// session returns the debug session of an active job, or nil: the hooks'
+// fast path for jobs nobody debugs.
+func (d *Debugger) session(jobID string) *session {
+	m := *d.sessions.Load()
+	if len(m) == 0 {
+		return nil
+	}
+	return m[jobID]
+}
+
+// setSession adds (s non-nil) or removes the session of a job; d.mu held.
+func (d *Debugger) setSessionLocked(jobID string, s *session) {
+	old := *d.sessions.Load()
+	next := make(map[string]*session, len(old)+1)
+	for k, v := range old {
+		next[k] = v
+	}
+	if s == nil {
+		delete(next, jobID)
+	} else {
+		next[jobID] = s
+	}
+	d.sessions.Store(&next)
+}
+
+// JobStarting copies the flow's breakpoints into the new job and arms
+// stop_on_entry, before the first activation is queued.
+func (d *Debugger) JobStarting(j engine.StartedJob) {
+	d.mu.Lock()
+	flowBPs := d.flowBPs[j.Plan.Flow.ID]
+	d.mu.Unlock()
+	if len(flowBPs) == 0 && !j.StopOnEntry {
+		return
+	}
+	s := newSession(d, j.JobID, j.Plan)
+	if j.StopOnEntry {
+		s.step = step{mode: stepNext}
+	}
+	var recs []store.Breakpoint
+	for _, fb := range flowBPs {
+		rec := fb.rec
+		rec.ID, rec.Scope, rec.ScopeID, rec.InheritedFrom = newID("bp_"), store.ScopeJob, j.JobID, fb.rec.ID
+		rec.HitCount, rec.CreatedAt = 0, time.Now().UTC()
+		if err := checkPorts(rec, j.Plan); err != nil {
+			d.opts.Logger.Warn("flow breakpoint not copied: the job's flow version lacks its routine", "breakpoint", fb.rec.ID, "job", j.JobID, "err", err)
+			continue
+		}
+		c, err := fb.withRecord(rec)
+		if err != nil {
+			continue // compiled once already
+		}
+		c.hits = new(atomic.Int64)
+		recs = append(recs, rec)
+		s.bps = append(s.bps, c)
+	}
+	ctx, cancel := storeCtx()
+	defer cancel()
+	if err := d.store.CreateBreakpoints(ctx, recs); err != nil {
+		d.opts.Logger.Error("store inherited breakpoints", "job", j.JobID, "err", err)
+	}
+	s.publishBPs()
+	d.mu.Lock()
+	d.setSessionLocked(j.JobID, s)
+	d.mu.Unlock()
+}
+
+// JobEnded forgets the job's session. It runs with the job's lock held, so
+// it touches nothing of the job.
+func (d *Debugger) JobEnded(jobID string) {
+	if d.session(jobID) == nil {
+		return
+	}
+	d.mu.Lock()
+	d.setSessionLocked(jobID, nil)
+	d.mu.Unlock()
+}
+
+// BeforeActivation checks breakpoints and the step in progress, and holds
+// the activation if either stops it.
+func (d *Debugger) BeforeActivation(ctx context.Context, a *engine.Activation) error {
+	s := d.session(a.JobID())
+	if s == nil {
+		return nil
+	}
+	st := s.check(a, "", a.Data)
+	if st == nil {
+		return nil
+	}
+	return s.hold(ctx, st)
+}
+
+// BeforeEmit checks event breakpoints; a stop may change the data emitted.
+func (d *Debugger) BeforeEmit(ctx context.Context, a *engine.Activation, event string, data any) (any, error) {
+	s := d.session(a.JobID())
+	if s == nil {
+		return data, nil
+	}
+	st := s.check(a, event, data)
+	if st == nil {
+		return data, nil
+	}
+	if err := s.hold(ctx, st); err != nil {
+		return nil, err
+	}
+	return st.data, nil
+}
+
+// AfterActivation lets a step follow the activation's descendants.
+func (d *Debugger) AfterActivation(a *engine.Activation) {
+	if s := d.session(a.JobID()); s != nil {
+		s.finished(a)
+	}
+}
+
+// scope resolves a breakpoint scope: the plan breakpoints are checked
+// against and, for an active job, its session (created if needed).
+func (d *Debugger) scope(ctx context.Context, scope, id string, create bool) (*engine.Plan, *session, error) {
+	if scope == store.ScopeFlow {
+		f, err := d.store.GetFlow(ctx, id, 0)
+		if err != nil {
+			return nil, nil, d.notFound(err, ErrFlowNotFound, "flow", id)
+		}
+		p, err := d.eng.Plan(f)
+		if err != nil {
+			return nil, nil, fmt.Errorf("compile flow %s: %w", id, err)
+		}
+		return p, nil, nil
+	}
+	if s := d.session(id); s != nil {
+		return s.plan, s, nil
+	}
+	js, live := d.eng.Job(id)
+	if !live {
+		stored, err := d.store.GetJob(ctx, id)
+		if err != nil {
+			return nil, nil, d.notFound(err, ErrJobNotFound, "job", id)
+		}
+		if !create {
+			return nil, nil, nil // a finished job: its breakpoints are in the store
+		}
+		return nil, nil, fmt.Errorf("%w: job %s is %s; breakpoints can only be set on an active job", ErrJobFinished, id, stored.Status)
+	}
+	if !create {
+		return nil, nil, nil // active, debugged by nobody: no breakpoints
+	}
+	f, err := d.store.GetFlow(ctx, js.FlowID, js.FlowVersion)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load flow %s version %d of job %s: %w", js.FlowID, js.FlowVersion, id, err)
+	}
+	p, err := d.eng.Plan(f)
+	if err != nil {
+		return nil, nil, fmt.Errorf("compile flow of job %s: %w", id, err)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if s := d.session(id); s != nil {
+		return s.plan, s, nil
+	}
+	if _, live := d.eng.Job(id); !live { // it ended meanwhile
+		return nil, nil, fmt.Errorf("%w: job %s has just ended", ErrJobFinished, id)
+	}
+	s := newSession(d, id, p)
+	s.publishBPs()
+	d.setSessionLocked(id, s)
+	return p, s, nil
+}
+
+func (d *Debugger) notFound(err, sentinel error, what, id string) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%w: %s %q", sentinel, what, id)
+	}
+	return fmt.Errorf("load %s %s: %w", what, id, err)
+}
+
+// CreateBreakpoint adds a breakpoint to a job (scope "job") or a flow.
+func (d *Debugger) CreateBreakpoint(ctx context.Context, scope, id string, in BreakpointInput) (Breakpoint, error) {
+	plan, s, err := d.scope(ctx, scope, id, true)
+	if err != nil {
+		return Breakpoint{}, err
+	}
+	rec, err := newRecord(in, plan, scope, id)
+	if err != nil {
+		return Breakpoint{}, err
+	}
+	c, err := compile(rec)
+	if err != nil {
+		return Breakpoint{}, err
+	}
+	if err := d.store.CreateBreakpoints(ctx, []store.Breakpoint{rec}); err != nil {
+		return Breakpoint{}, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if s != nil {
+		s.bps = append(s.bps, c)
+		s.publishBPs()
+	} else {
+		d.flowBPs[id] = append(d.flowBPs[id], c)
+	}
+	return c.view(), nil
+}
+
+// Breakpoints lists a job's or a flow's breakpoints.
+func (d *Debugger) Breakpoints(ctx context.Context, scope, id string) ([]Breakpoint, error) {
+	_, s, err := d.scope(ctx, scope, id, false)
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	list := d.listLocked(scope, id, s)
+	d.mu.Unlock()
+	if list != nil || scope == store.ScopeFlow {
+		return views(list), nil
+	}
+	if err := d.Flush(ctx); err != nil {
+		return nil, err
+	}
+	recs, err := d.store.Breakpoints(ctx, scope, id)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Breakpoint, 0, len(recs))
+	for _, rec := range recs {
+		c := &compiled{rec: rec, hits: new(atomic.Int64)}
+		c.hits.Store(rec.HitCount)
+		out = append(out, c.view())
+	}
+	return out, nil
+}
+
+// listLocked is the in-memory list of a scope: a flow's, or an active
+// debugged job's (nil otherwise).
+func (d *Debugger) listLocked(scope, id string, s *session) []*compiled {
+	if scope == store.ScopeFlow {
+		return d.flowBPs[id]
+	}
+	if s != nil {
+		return s.bps
+	}
+	return nil
+}
+
+func views(list []*compiled) []Breakpoint {
+	out := make([]Breakpoint, len(list))
+	for i, c := range list {
+		out[i] = c.view()
+	}
+	return out
+}
+
+// UpdateBreakpoint edits a breakpoint of an active job or of a flow.
+func (d *Debugger) UpdateBreakpoint(ctx context.Context, scope, id, bpID string, p BreakpointPatch) (Breakpoint, error) {
+	_, s, err := d.scope(ctx, scope, id, true)
+	if err != nil {
+		return Breakpoint{}, err
+	}
+	d.mu.Lock()
+	list := d.listLocked(scope, id, s)
+	i := slices.IndexFunc(list, func(c *compiled) bool { return c.rec.ID == bpID })
+	if i < 0 {
+		d.mu.Unlock()
+		return Breakpoint{}, fmt.Errorf("%w: %s has no breakpoint %q", ErrBreakpointNotFound, id, bpID)
+	}
+	old := list[i]
+	d.mu.Unlock()
+	rec := old.rec
+	if p.Enabled != nil {
+		rec.Enabled = *p.Enabled
+	}
+	if p.Condition != nil {
+		rec.Condition = deref(p.Condition)
+	}
+	if p.HitCondition != nil {
+		rec.HitCondition = deref(p.HitCondition)
+	}
+	if p.LogMessage != nil {
+		rec.LogMessage = deref(p.LogMessage)
+	}
+	c, err := old.withRecord(rec)
+	if err != nil {
+		return Breakpoint{}, err
+	}
+	if err := d.store.UpdateBreakpoint(ctx, rec); err != nil {
+		return Breakpoint{}, err
+	}
+	d.replace(scope, id, s, bpID, c)
+	return c.view(), nil
+}
+
+// DeleteBreakpoint removes a breakpoint of an active job or of a flow.
+func (d *Debugger) DeleteBreakpoint(ctx context.Context, scope, id, bpID string) error {
+	_, s, err := d.scope(ctx, scope, id, true)
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	found := slices.ContainsFunc(d.listLocked(scope, id, s), func(c *compiled) bool { return c.rec.ID == bpID })
+	d.mu.Unlock()
+	if !found {
+		return fmt.Errorf("%w: %s has no breakpoint %q", ErrBreakpointNotFound, id, bpID)
+	}
+	if err := d.store.DeleteBreakpoint(ctx, bpID); err != nil {
+		return err
+	}
+	d.replace(scope, id, s, bpID, nil)
+	return nil
+}
+
+// replace swaps (c non-nil) or removes a breakpoint in its in-memory list.
+func (d *Debugger) replace(scope, id string, s *session, bpID string, c *compiled) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	list := slices.Clone(d.listLocked(scope, id, s))
+	i := slices.IndexFunc(list, func(x *compiled) bool { return x.rec.ID == bpID })
+	if i < 0 {
+		return
+	}
+	if c != nil {
+		list[i] = c
+	} else {
+		list = slices.Delete(list, i, i+1)
+	}
+	if s != nil {
+		s.bps = list
+		s.publishBPs()
+	} else {
+		d.flowBPs[id] = list
+	}
+}
