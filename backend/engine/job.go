@@ -267,12 +267,12 @@ func (j *job) finishActivation(a *Activation, err error, skipped bool) {
 	defer j.mu.Unlock()
 	now := time.Now()
 	st := j.state.RoutineStates[a.RoutineID]
+	if st.CompletedAt == nil { // a routine's first end counts towards progress
+		j.doneRoutines++
+	}
 	st.CompletedAt = &now
 	dur := now.Sub(a.started).Seconds()
 	if err == nil {
-		if st.Status != events.StateCompleted && st.Status != events.StateFailed {
-			j.doneRoutines++
-		}
 		st.Status = events.StateCompleted
 		st.Output = a.output
 		st.Error = nil
@@ -288,9 +288,6 @@ func (j *job) finishActivation(a *Activation, err error, skipped bool) {
 		return
 	}
 	msg := err.Error()
-	if st.Status != events.StateCompleted && st.Status != events.StateFailed {
-		j.doneRoutines++
-	}
 	st.Status = events.StateFailed
 	if skipped {
 		st.Status = events.StateSkipped

@@ -56,13 +56,13 @@ func (s *Store) CreateBreakpoints(ctx context.Context, bps []Breakpoint) error {
 	})
 }
 
-// Breakpoints lists the breakpoints of one scope (every scope when scope is
-// empty), oldest first.
+// Breakpoints lists the breakpoints of one job or flow (of every flow, or
+// job, when scopeID is empty), oldest first.
 func (s *Store) Breakpoints(ctx context.Context, scope, scopeID string) ([]Breakpoint, error) {
 	var rows []Breakpoint
 	var err error
-	if scope == "" {
-		err = s.r.SelectContext(ctx, &rows, `SELECT `+breakpointColumns+` FROM breakpoints ORDER BY created_at, id`)
+	if scopeID == "" {
+		err = s.r.SelectContext(ctx, &rows, `SELECT `+breakpointColumns+` FROM breakpoints WHERE scope = ? ORDER BY created_at, id`, scope)
 	} else {
 		err = s.r.SelectContext(ctx, &rows, `SELECT `+breakpointColumns+` FROM breakpoints
 			WHERE scope = ? AND scope_id = ? ORDER BY created_at, id`, scope, scopeID)

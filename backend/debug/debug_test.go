@@ -1,0 +1,433 @@
+package debug_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+const chainYAML = `flow_id: chain
+routines:
+  start:  {kind: input}
+  double: {kind: transform, config: {expr: "{value: data.value * 2}"}}
+  done:   {kind: output}
+connections:
+  - {from: start.output,  to: double.input}
+  - {from: double.output, to: done.input}
+`
+
+// branchyYAML has a split, a switch and a merge. Run sequentially with
+// items [1, 5], activations are numbered 1 start, 2 fan, 3 route(1),
+// 4 route(5), 5 small(1), 6 big(5), 7 join(1), 8 join(50), 9 done.
+const branchyYAML = `flow_id: branchy
+execution: {strategy: sequential}
+routines:
+  start: {kind: input}
+  fan:   {kind: split, config: {expr: "data.items"}}
+  route:
+    kind: switch
+    config:
+      cases: [{when: "data > 2", event: big}]
+      default: small
+  big:   {kind: transform, config: {expr: "data * 10"}}
+  small: {kind: transform, config: {expr: "data"}}
+  join:  {kind: merge, config: {strategy: append}}
+  done:  {kind: output}
+connections:
+  - {from: start.output, to: fan.input}
+  - {from: fan.item,     to: route.input}
+  - {from: route.big,    to: big.input}
+  - {from: route.small,  to: small.input}
+  - {from: big.output,   to: join.input}
+  - {from: small.output, to: join.input}
+  - {from: join.output,  to: done.input}
+`
+
+const itemsYAML = `flow_id: items
+routines:
+  start: {kind: input}
+  fan:   {kind: split, config: {expr: "data.items"}}
+  work:  {kind: transform, config: {expr: "data"}}
+  done:  {kind: output, config: {mode: append}}
+connections:
+  - {from: start.output, to: fan.input}
+  - {from: fan.item,     to: work.input}
+  - {from: work.output,  to: done.input}
+`
+
+// stepper follows one job from stop to stop.
+type stepper struct {
+	s     *srv
+	id    string
+	pause string
+	stops []string // "activation:routine" of every stop seen
+}
+
+// next waits for a stop other than the last one and records it.
+func (st *stepper) next() job {
+	st.s.t.Helper()
+	j := st.s.wait(st.id, func(j job) bool { return paused(j) && j.PausedAt.PauseID != st.pause })
+	st.pause = j.PausedAt.PauseID
+	st.stops = append(st.stops, fmt.Sprintf("%d:%s", j.PausedAt.ActivationID, j.PausedAt.RoutineID))
+	return j
+}
+
+func (st *stepper) command(cmd string) {
+	st.s.t.Helper()
+	st.s.call(http.StatusOK, http.MethodPost, "/api/jobs/"+st.id+"/debug/"+cmd, fmt.Sprintf(`{"pause_id": %q}`, st.pause), nil)
+}
+
+func TestSteppingFollowsTheCausalChain(t *testing.T) {
+	s := startServer(t, "")
+	s.flow(branchyYAML)
+	st := &stepper{s: s, id: s.start("branchy", `{"items": [1, 5]}`, true)}
+	st.next() // stop on entry
+	for _, cmd := range []string{"step-into", "step-into", "step-into", "step-over", "step-over"} {
+		st.command(cmd)
+		st.next()
+	}
+	st.command("step-out") // nothing shallower comes: runs to the end
+	final := s.wait(st.id, finished)
+	want := []string{"1:start", "2:fan", "3:route", "5:small", "6:big", "7:join"}
+	if strings.Join(st.stops, " ") != strings.Join(want, " ") {
+		t.Fatalf("stops %v, want %v", st.stops, want)
+	}
+	if final.Status != "completed" || fmt.Sprint(final.Result) != "[1 50]" {
+		t.Fatalf("final %+v", final)
+	}
+	// The session is in the job's log: a hit and a resume per stop.
+	var page struct {
+		Events []struct {
+			Type string `json:"type"`
+			Data any    `json:"data"`
+		} `json:"events"`
+	}
+	s.call(http.StatusOK, http.MethodGet, "/api/jobs/"+st.id+"/events?limit=10000", "", &page)
+	var modes []string
+	hits := 0
+	for _, ev := range page.Events {
+		switch ev.Type {
+		case "breakpoint_hit":
+			hits++
+		case "breakpoint_resumed":
+			modes = append(modes, fmt.Sprint(ev.Data.(map[string]any)["step_mode"]))
+		}
+	}
+	if hits != 6 || strings.Join(modes, ",") != "into,into,into,over,over,out" {
+		t.Fatalf("log has %d hits, resumes %v", hits, modes)
+	}
+}
+
+func TestStepOutStopsAtABreakpointOnTheWay(t *testing.T) {
+	s := startServer(t, "")
+	s.flow(branchyYAML)
+	st := &stepper{s: s, id: s.start("branchy", `{"items": [1, 5]}`, true)}
+	st.next()
+	s.addBreakpoint("/api/jobs/"+st.id, `{"routine_id": "done"}`)
+	st.command("step-out")
+	j := st.next()
+	if j.PausedAt.RoutineID != "done" || j.PausedAt.Type != "routine" || j.PausedAt.BreakpointID == nil {
+		t.Fatalf("paused at %+v", j.PausedAt)
+	}
+	st.command("resume")
+	if f := s.wait(st.id, finished); f.Status != "completed" {
+		t.Fatalf("final %+v", f)
+	}
+}
+
+func TestConditionalFlowBreakpointPausesExactlyTheMatchingJobs(t *testing.T) {
+	s := startServer(t, "")
+	s.flow(chainYAML)
+	flowBP := s.addBreakpoint("/api/flows/chain", `{"type": "routine", "routine_id": "double", "condition": "int(data.value) % 3 == 0"}`)
+	ids := make([]string, 20)
+	for i := range ids {
+		ids[i] = s.start("chain", fmt.Sprintf(`{"value": %d}`, i), false)
+	}
+	var pausedValues []int
+	for i, id := range ids {
+		j := s.wait(id, func(j job) bool { return paused(j) || finished(j) })
+		if !paused(j) {
+			if j.Status != "completed" {
+				t.Fatalf("job %d: %+v", i, j)
+			}
+			continue
+		}
+		pausedValues = append(pausedValues, i)
+		if j.PauseReason != "breakpoint" || j.PausedAt.RoutineID != "double" {
+			t.Fatalf("job %d paused as %+v", i, j)
+		}
+		bps := s.breakpoints("/api/jobs/" + id)
+		if len(bps) != 1 || bps[0].InheritedFrom == nil || *bps[0].InheritedFrom != flowBP.ID || bps[0].HitCount != 1 {
+			t.Fatalf("job %d breakpoints %+v", i, bps)
+		}
+		if *j.PausedAt.BreakpointID != bps[0].ID {
+			t.Fatalf("job %d paused at %v, its breakpoint is %s", i, *j.PausedAt.BreakpointID, bps[0].ID)
+		}
+	}
+	if fmt.Sprint(pausedValues) != "[0 3 6 9 12 15 18]" {
+		t.Fatalf("paused jobs %v, want the 7 multiples of 3", pausedValues)
+	}
+	for _, i := range pausedValues { // a plain resume continues from the stop
+		s.call(http.StatusOK, http.MethodPost, "/api/jobs/"+ids[i]+"/resume", "", nil)
+		if f := s.wait(ids[i], finished); f.Status != "completed" || fmt.Sprint(f.Result) != fmt.Sprintf("map[value:%d]", 2*i) {
+			t.Fatalf("job %d: %+v", i, f)
+		}
+	}
+}
+
+func TestHitConditionAndLogpoint(t *testing.T) {
+	s := startServer(t, "")
+	s.flow(itemsYAML)
+	s.addBreakpoint("/api/flows/items", `{"routine_id": "work", "hit_condition": "3"}`)
+	s.addBreakpoint("/api/flows/items", `{"routine_id": "work", "log_message": "saw {{ data }}", "condition": "data != 20"}`)
+	id := s.start("items", `{"items": [10, 20, 30, 40, 50]}`, false)
+	j := s.wait(id, paused)
+	var vars struct {
+		Data any `json:"data"`
+	}
+	s.call(http.StatusOK, http.MethodGet, "/api/jobs/"+id+"/debug/variables", "", &vars)
+	if vars.Data != 30.0 {
+		t.Fatalf("paused at %+v with data %v, want the 3rd item", j.PausedAt, vars.Data)
+	}
+	s.call(http.StatusOK, http.MethodPost, "/api/jobs/"+id+"/debug/resume", "", nil)
+	s.wait(id, finished)
+	bps := s.breakpoints("/api/jobs/" + id)
+	if len(bps) != 2 || bps[0].HitCount != 5 || bps[1].HitCount != 4 {
+		t.Fatalf("hit counts %+v, want 5 and 4", bps)
+	}
+	var logs struct {
+		Logs []struct {
+			Message string `json:"message"`
+		} `json:"logs"`
+	}
+	s.call(http.StatusOK, http.MethodGet, "/api/jobs/"+id+"/logs?q=saw", "", &logs)
+	var got []string
+	for _, l := range logs.Logs {
+		got = append(got, l.Message)
+	}
+	if strings.Join(got, ",") != "saw 10,saw 30,saw 40,saw 50" {
+		t.Fatalf("logpoint lines %q", got)
+	}
+}
+
+func TestEditedVariablesChangeTheResult(t *testing.T) {
+	s := startServer(t, "")
+	s.flow(chainYAML)
+	id := s.start("chain", `{"value": 2}`, true)
+	s.wait(id, paused)
+	s.addBreakpoint("/api/jobs/"+id, `{"routine_id": "double"}`)
+	s.addBreakpoint("/api/jobs/"+id, `{"type": "event", "routine_id": "double", "event_name": "output"}`)
+	st := &stepper{s: s, id: id, pause: s.job(id).PausedAt.PauseID}
+	st.command("resume")
+	st.next() // before double runs
+	s.call(http.StatusBadRequest, http.MethodPut, "/api/jobs/"+id+"/debug/variables/data.value.deeper", `{"value": 1}`, nil)
+	s.call(http.StatusBadRequest, http.MethodPut, "/api/jobs/"+id+"/debug/variables/params", `{"value": 1}`, nil)
+	s.call(http.StatusOK, http.MethodPut, "/api/jobs/"+id+"/debug/variables/data.value", `{"value": 10}`, nil)
+	st.command("resume")
+	j := st.next() // before double emits {value: 20}
+	if j.PausedAt.Type != "event" {
+		t.Fatalf("paused at %+v", j.PausedAt)
+	}
+	var vars struct {
+		Data map[string]any `json:"data"`
+	}
+	s.call(http.StatusOK, http.MethodGet, "/api/jobs/"+id+"/debug/variables", "", &vars)
+	if vars.Data["value"] != 20.0 {
+		t.Fatalf("about to emit %v", vars.Data)
+	}
+	s.call(http.StatusOK, http.MethodPut, "/api/jobs/"+id+"/debug/variables/data", `{"value": {"value": 7, "edited": true}}`, nil)
+	st.command("resume")
+	if f := s.wait(id, finished); fmt.Sprint(f.Result) != "map[edited:true value:7]" {
+		t.Fatalf("result %v", f.Result)
+	}
+	var page struct {
+		Events []struct {
+			Type string `json:"type"`
+			Data any    `json:"data"`
+		} `json:"events"`
+	}
+	s.call(http.StatusOK, http.MethodGet, "/api/jobs/"+id+"/events", "", &page)
+	var changes []string
+	for _, ev := range page.Events {
+		if ev.Type == "variable_changed" {
+			d := ev.Data.(map[string]any)
+			changes = append(changes, fmt.Sprintf("%v:%v->%v", d["name"], d["old"], d["new"]))
+		}
+	}
+	if strings.Join(changes, " ") != "data.value:2->10 data:map[value:20]->map[edited:true value:7]" {
+		t.Fatalf("variable_changed events %q", changes)
+	}
+}
+
+func TestEvaluate(t *testing.T) {
+	s := startServer(t, "")
+	s.flow(chainYAML)
+	id := s.start("chain", fmt.Sprintf(`{"value": 2, "text": %q}`, strings.Repeat("x", 2000)), true)
+	s.wait(id, paused)
+	eval := func(expr string) (result any, typ, errText string) {
+		var r struct {
+			Result any    `json:"result"`
+			Type   string `json:"type"`
+			Error  string `json:"error"`
+		}
+		body := fmt.Sprintf(`{"expression": %q}`, expr)
+		s.call(http.StatusOK, http.MethodPost, "/api/jobs/"+id+"/debug/evaluate", body, &r)
+		return r.Result, r.Type, r.Error
+	}
+	if v, typ, e := eval("data.value + 1"); v != 3.0 || typ != "number" || e != "" {
+		t.Fatalf("good: %v %s %q", v, typ, e)
+	}
+	if v, typ, _ := eval("{a: job.params.value, b: shared}"); typ != "object" || fmt.Sprint(v) != "map[a:2 b:map[]]" {
+		t.Fatalf("object: %v %s", v, typ)
+	}
+	for expr, want := range map[string]string{
+		"data.value +":   "(1:12)",
+		"nope.value":     "unknown name nope",
+		"data.value.x.y": "cannot fetch",
+		`len(reduce(1..27, #acc + #acc, "` + strings.Repeat("y", 100) + `"))`: "memory budget exceeded",
+		"sum(1..900, sum(1..900, len(string(data))))":                         "timed out after 100ms",
+	} {
+		start := time.Now()
+		if v, _, e := eval(expr); !strings.Contains(e, want) || v != nil {
+			t.Errorf("%s: result %v, error %q, want it to contain %q", expr, v, e, want)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("%s: answered after %s", expr, d)
+		}
+	}
+	s.call(http.StatusOK, http.MethodPost, "/api/jobs/"+id+"/debug/resume", "", nil)
+	s.wait(id, finished)
+	s.refused(http.StatusConflict, "NOT_PAUSED", http.MethodPost, "/api/jobs/"+id+"/debug/evaluate", `{"expression": "1"}`)
+}
+
+func TestCancelAPausedJob(t *testing.T) {
+	s := startServer(t, "")
+	s.flow(chainYAML)
+	id := s.start("chain", `{"value": 1}`, true)
+	s.wait(id, paused)
+	var j job
+	s.call(http.StatusOK, http.MethodPost, "/api/jobs/"+id+"/cancel", "", &j)
+	if j.Status != "cancelled" {
+		t.Fatalf("after cancel: %+v", j)
+	}
+	s.refused(http.StatusConflict, "NOT_PAUSED", http.MethodPost, "/api/jobs/"+id+"/debug/step-over", "")
+	var sess struct {
+		Status string `json:"status"`
+	}
+	s.call(http.StatusOK, http.MethodGet, "/api/jobs/"+id+"/debug/session", "", &sess)
+	if sess.Status != "cancelled" {
+		t.Fatalf("session %+v", sess)
+	}
+}
+
+func TestTwoClientsOnOnePause(t *testing.T) {
+	s := startServer(t, "")
+	s.flow(chainYAML)
+	id := s.start("chain", `{"value": 1}`, true)
+	pause := s.wait(id, paused).PausedAt.PauseID
+	var wg sync.WaitGroup
+	statuses := make([]int, 2)
+	for i := range statuses {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequest(http.MethodPost, s.URL+"/api/jobs/"+id+"/debug/step-into", strings.NewReader(fmt.Sprintf(`{"pause_id": %q}`, pause)))
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			statuses[i] = resp.StatusCode
+		}()
+	}
+	wg.Wait()
+	if !(statuses[0] == 200 && statuses[1] == 409 || statuses[0] == 409 && statuses[1] == 200) {
+		t.Fatalf("statuses %v, want one 200 and one 409", statuses)
+	}
+	j := s.wait(id, func(j job) bool { return paused(j) && j.PausedAt.PauseID != pause })
+	if j.PausedAt.RoutineID != "double" { // stepped once, not twice
+		t.Fatalf("paused at %+v", j.PausedAt)
+	}
+	msg := s.refused(http.StatusConflict, "PAUSE_STALE", http.MethodPost, "/api/jobs/"+id+"/debug/step-into", fmt.Sprintf(`{"pause_id": %q}`, pause))
+	if !strings.Contains(msg, j.PausedAt.PauseID) {
+		t.Fatalf("stale message %q does not name the current pause", msg)
+	}
+}
+
+func TestBadBreakpoints(t *testing.T) {
+	s := startServer(t, "")
+	s.flow(chainYAML)
+	flow := "/api/flows/chain/breakpoints"
+	for body, want := range map[string]string{
+		`{"routine_id": "double", "condition": "data.value >"}`:  "(1:12)",
+		`{"routine_id": "double", "condition": "dta.value > 1"}`: "unknown name dta (1:1)",
+		`{"routine_id": "double", "condition": "1 + 2"}`:         "expected bool",
+		`{"routine_id": "double", "hit_condition": "often"}`:     "hit_condition",
+		`{"routine_id": "double", "log_message": "{{ }}"}`:       "log_message",
+		`{"type": "slot", "routine_id": "double"}`:               "slot_name",
+		`{"type": "nope", "routine_id": "double"}`:               "not one of",
+		`{}`: "routine_id is required",
+	} {
+		if msg := s.refused(http.StatusBadRequest, "BAD_REQUEST", http.MethodPost, flow, body); !strings.Contains(msg, want) {
+			t.Errorf("%s: %q lacks %q", body, msg, want)
+		}
+	}
+	s.refused(http.StatusBadRequest, "BAD_JSON", http.MethodPost, flow, `{"routine_id": "double", "colour": "red"}`)
+	for body, want := range map[string]string{
+		`{"routine_id": "ghost"}`: `no routine "ghost"`,
+		`{"type": "slot", "routine_id": "double", "slot_name": "nope"}`:   `no slot "nope"`,
+		`{"type": "event", "routine_id": "double", "event_name": "nope"}`: `no event "nope"`,
+	} {
+		if msg := s.refused(http.StatusUnprocessableEntity, "UNKNOWN_TARGET", http.MethodPost, flow, body); !strings.Contains(msg, want) {
+			t.Errorf("%s: %q lacks %q", body, msg, want)
+		}
+	}
+	s.refused(http.StatusNotFound, "FLOW_NOT_FOUND", http.MethodPost, "/api/flows/ghost/breakpoints", `{"routine_id": "double"}`)
+	s.refused(http.StatusNotFound, "JOB_NOT_FOUND", http.MethodPost, "/api/jobs/job_ghost/breakpoints", `{"routine_id": "double"}`)
+	s.refused(http.StatusNotFound, "JOB_NOT_FOUND", http.MethodGet, "/api/jobs/job_ghost/debug/session", "")
+	s.refused(http.StatusNotFound, "JOB_NOT_FOUND", http.MethodPost, "/api/jobs/job_ghost/debug/resume", "")
+	done := s.start("chain", `{"value": 1}`, false)
+	s.wait(done, finished)
+	s.refused(http.StatusConflict, "JOB_FINISHED", http.MethodPost, "/api/jobs/"+done+"/breakpoints", `{"routine_id": "double"}`)
+	s.refused(http.StatusNotFound, "BREAKPOINT_NOT_FOUND", http.MethodPut, flow+"/bp_ghost", `{"enabled": false}`)
+	s.refused(http.StatusConflict, "NOT_PAUSED", http.MethodGet, "/api/jobs/"+done+"/debug/call-stack", "")
+}
+
+func TestBreakpointsSurviveARestart(t *testing.T) {
+	dir := t.TempDir()
+	s := startServer(t, dir)
+	s.flow(itemsYAML)
+	flowBP := s.addBreakpoint("/api/flows/items", `{"routine_id": "work", "condition": "data > 1", "hit_condition": ">= 100"}`)
+	s.call(http.StatusOK, http.MethodPut, "/api/flows/items/breakpoints/"+flowBP.ID, `{"hit_condition": ">= 50"}`, nil)
+	id := s.start("items", `{"items": [1, 2, 3]}`, false)
+	s.wait(id, finished)
+	s.Stop()
+
+	s = startServer(t, dir)
+	flowBPs := s.breakpoints("/api/flows/items")
+	jobBPs := s.breakpoints("/api/jobs/" + id)
+	if len(flowBPs) != 1 || flowBPs[0].ID != flowBP.ID {
+		t.Fatalf("flow breakpoints after restart %+v", flowBPs)
+	}
+	if len(jobBPs) != 1 || jobBPs[0].HitCount != 2 || *jobBPs[0].InheritedFrom != flowBP.ID {
+		t.Fatalf("job breakpoints after restart %+v", jobBPs)
+	}
+	var full struct {
+		HitCondition string `json:"hit_condition"`
+	}
+	s.call(http.StatusOK, http.MethodPut, "/api/flows/items/breakpoints/"+flowBP.ID, `{"hit_condition": "2"}`, &full)
+	if full.HitCondition != "2" {
+		t.Fatalf("edited %+v", full)
+	}
+	again := s.start("items", `{"items": [1, 2, 3]}`, false) // still in force: stops at the 2nd match
+	if j := s.wait(again, paused); j.PausedAt.RoutineID != "work" {
+		t.Fatalf("paused at %+v", j.PausedAt)
+	}
+	s.call(http.StatusNoContent, http.MethodDelete, "/api/flows/items", "", nil)
+	s.refused(http.StatusNotFound, "FLOW_NOT_FOUND", http.MethodGet, "/api/flows/items/breakpoints", "")
+}
