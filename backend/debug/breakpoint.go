@@ -108,6 +108,14 @@ func (c *compiled) withRecord(rec store.Breakpoint) (*compiled, error) {
 	return n, nil
 }
 
+// copyAs is the breakpoint under another record (a job's copy of a flow
+// breakpoint), sharing the compiled expressions and with its own counters.
+func (c *compiled) copyAs(rec store.Breakpoint) *compiled {
+	n := *c
+	n.rec, n.hits, n.warned = rec, new(atomic.Int64), new(atomic.Bool)
+	return &n
+}
+
 // view is the API shape with the live hit count.
 func (c *compiled) view() Breakpoint {
 	r := c.rec

@@ -65,7 +65,8 @@ type Debugger struct {
 	flowBPs  map[string][]*compiled              // flow id → its breakpoints
 
 	dirtyMu  sync.Mutex
-	dirty    map[string]int64 // hit counts not yet stored
+	dirty    map[string]int64   // hit counts not yet stored
+	copies   []store.Breakpoint // inherited breakpoints not yet stored
 	stop     chan struct{}
 	stopOnce sync.Once
 	stopped  sync.WaitGroup
@@ -136,12 +137,24 @@ func (d *Debugger) flusher() {
 	}
 }
 
-// Flush stores the hit counts counted since the last flush.
+// Flush stores the breakpoints jobs inherited and the hit counts counted
+// since the last flush.
 func (d *Debugger) Flush(ctx context.Context) error {
 	d.dirtyMu.Lock()
-	counts := d.dirty
-	d.dirty = map[string]int64{}
+	counts, copies := d.dirty, d.copies
+	d.dirty, d.copies = map[string]int64{}, nil
 	d.dirtyMu.Unlock()
+	if err := d.store.CreateBreakpoints(ctx, copies); err != nil {
+		d.dirtyMu.Lock()
+		d.copies = append(copies, d.copies...)
+		for id, n := range counts {
+			if _, newer := d.dirty[id]; !newer {
+				d.dirty[id] = n
+			}
+		}
+		d.dirtyMu.Unlock()
+		return err
+	}
 	if err := d.store.SetHitCounts(ctx, counts); err != nil {
 		d.dirtyMu.Lock()
 		for id, n := range counts { // keep them for the next try unless newer
@@ -189,7 +202,9 @@ func (d *Debugger) setSessionLocked(jobID string, s *session) {
 }
 
 // JobStarting copies the flow's breakpoints into the new job and arms
-// stop_on_entry, before the first activation is queued.
+// stop_on_entry, before the first activation is queued. The copies are
+// stored by the next flush, with other jobs' in one transaction: a row
+// write per breakpoint per job would cost more than the job.
 func (d *Debugger) JobStarting(j engine.StartedJob) {
 	d.mu.Lock()
 	flowBPs := d.flowBPs[j.Plan.Flow.ID]
@@ -210,19 +225,13 @@ func (d *Debugger) JobStarting(j engine.StartedJob) {
 			d.opts.Logger.Warn("flow breakpoint not copied: the job's flow version lacks its routine", "breakpoint", fb.rec.ID, "job", j.JobID, "err", err)
 			continue
 		}
-		c, err := fb.withRecord(rec)
-		if err != nil {
-			continue // compiled once already
-		}
-		c.hits = new(atomic.Int64)
+		c := fb.copyAs(rec)
 		recs = append(recs, rec)
 		s.bps = append(s.bps, c)
 	}
-	ctx, cancel := storeCtx()
-	defer cancel()
-	if err := d.store.CreateBreakpoints(ctx, recs); err != nil {
-		d.opts.Logger.Error("store inherited breakpoints", "job", j.JobID, "err", err)
-	}
+	d.dirtyMu.Lock()
+	d.copies = append(d.copies, recs...)
+	d.dirtyMu.Unlock()
 	s.publishBPs()
 	d.mu.Lock()
 	d.setSessionLocked(j.JobID, s)
@@ -445,6 +454,9 @@ func (d *Debugger) UpdateBreakpoint(ctx context.Context, scope, id, bpID string,
 	if err != nil {
 		return Breakpoint{}, err
 	}
+	if err := d.Flush(ctx); err != nil { // an inherited copy may not be stored yet
+		return Breakpoint{}, err
+	}
 	if err := d.store.UpdateBreakpoint(ctx, rec); err != nil {
 		return Breakpoint{}, err
 	}
@@ -463,6 +475,9 @@ func (d *Debugger) DeleteBreakpoint(ctx context.Context, scope, id, bpID string)
 	d.mu.Unlock()
 	if !found {
 		return fmt.Errorf("%w: %s has no breakpoint %q", ErrBreakpointNotFound, id, bpID)
+	}
+	if err := d.Flush(ctx); err != nil { // an inherited copy may not be stored yet
+		return err
 	}
 	if err := d.store.DeleteBreakpoint(ctx, bpID); err != nil {
 		return err

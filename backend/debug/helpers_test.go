@@ -103,8 +103,10 @@ func (s *srv) wait(id string, ready func(job) bool) job {
 	}
 }
 
-func paused(j job) bool   { return j.Status == "paused" && j.PausedAt != nil }
-func finished(j job) bool { return j.Status == "completed" || j.Status == "failed" || j.Status == "cancelled" }
+func paused(j job) bool { return j.Status == "paused" && j.PausedAt != nil }
+func finished(j job) bool {
+	return j.Status == "completed" || j.Status == "failed" || j.Status == "cancelled"
+}
 
 type breakpoint struct {
 	ID            string  `json:"breakpoint_id"`

@@ -38,18 +38,22 @@ type Breakpoint struct {
 const breakpointColumns = `id, scope, scope_id, type, routine_id, slot, event, condition, hit_condition,
 	log_message, enabled, hit_count, inherited_from, created_at`
 
-// CreateBreakpoints stores new breakpoints in one transaction.
+// CreateBreakpoints stores new breakpoints in one transaction (jobs' copies
+// of flow breakpoints come in batches of thousands).
 func (s *Store) CreateBreakpoints(ctx context.Context, bps []Breakpoint) error {
 	if len(bps) == 0 {
 		return nil
 	}
 	return s.tx(ctx, func(tx *sqlx.Tx) error {
-		for i := range bps {
-			bps[i].CreatedNanos = nanos(bps[i].CreatedAt)
-			if _, err := tx.NamedExecContext(ctx, `INSERT INTO breakpoints (`+breakpointColumns+`) VALUES
-				(:id, :scope, :scope_id, :type, :routine_id, :slot, :event, :condition, :hit_condition,
-				 :log_message, :enabled, :hit_count, :inherited_from, :created_at)`, &bps[i]); err != nil {
-				return fmt.Errorf("store breakpoint %s: %w", bps[i].ID, err)
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO breakpoints (`+breakpointColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return fmt.Errorf("store breakpoints: %w", err)
+		}
+		defer stmt.Close()
+		for _, b := range bps {
+			if _, err := stmt.ExecContext(ctx, b.ID, b.Scope, b.ScopeID, b.Type, b.RoutineID, b.Slot, b.Event, b.Condition,
+				b.HitCondition, b.LogMessage, b.Enabled, b.HitCount, b.InheritedFrom, nanos(b.CreatedAt)); err != nil {
+				return fmt.Errorf("store breakpoint %s: %w", b.ID, err)
 			}
 		}
 		return nil
