@@ -66,11 +66,14 @@ test-web: node_modules/.package-lock.json
 test-e2e: build
 	SWITCHYARD_BIN=$(CURDIR)/$(BIN) npm run --silent test:e2e
 
-# Chain benchmarks (10,000 jobs each) beside the raw SQLite insert rate
-# (1,000,000 rows), in one run, printed as one table; then the WebSocket
+# Chain benchmarks (10,000 jobs each; also without hooks, with the debugger
+# unused and with 10 never-matching breakpoints) and the breakpoint hit
+# latency, beside the raw SQLite insert rate (1,000,000 rows), in one run,
+# printed as one table; then the WebSocket
 # load test (streams vs a plain melody Broadcast server), its own table.
 bench:
-	{ $(GO) test $(GOFLAGS_COMMON) -run '^$$' -bench 'Chain' -benchtime 10000x ./backend/bench/ && \
+	{ $(GO) test $(GOFLAGS_COMMON) -run '^$$' -bench 'Chain|Debugger' -benchtime 10000x ./backend/bench/ && \
+	  $(GO) test $(GOFLAGS_COMMON) -run '^$$' -bench 'BreakpointHitLatency' -benchtime 300x ./backend/bench/ && \
 	  $(GO) test $(GOFLAGS_COMMON) -run '^$$' -bench 'SQLite' -benchtime 1000000x ./backend/bench/ ; } \
 	  | $(GO) run $(GOFLAGS_COMMON) ./backend/cmd/benchtable
 	$(GO) run $(GOFLAGS_COMMON) ./backend/cmd/wsbench
