@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 )
 
 const chainYAML = `flow_id: chain
@@ -430,4 +432,105 @@ func TestBreakpointsSurviveARestart(t *testing.T) {
 	}
 	s.call(http.StatusNoContent, http.MethodDelete, "/api/flows/items", "", nil)
 	s.refused(http.StatusNotFound, "FLOW_NOT_FOUND", http.MethodGet, "/api/flows/items/breakpoints", "")
+}
+
+// concurrentYAML fans out to three activations of slow, which run at once.
+const concurrentYAML = `flow_id: wide
+execution: {strategy: concurrent, max_workers: 4}
+routines:
+  start: {kind: input}
+  fan:   {kind: split, config: {expr: "data.items"}}
+  slow:  {kind: delay, config: {ms: 30}}
+  done:  {kind: output, config: {mode: append}}
+connections:
+  - {from: start.output, to: fan.input}
+  - {from: fan.item,     to: slow.input}
+  - {from: slow.output,  to: done.input}
+`
+
+func TestConcurrentHitsArePresentedOneAfterAnother(t *testing.T) {
+	s := startServer(t, "")
+	s.flow(concurrentYAML)
+	s.addBreakpoint("/api/flows/wide", `{"type": "event", "routine_id": "slow", "event_name": "output"}`)
+	id := s.start("wide", `{"items": [1, 2, 3]}`, false)
+	st := &stepper{s: s, id: id}
+	seen := map[int64]bool{}
+	for i := range 3 {
+		j := st.next()
+		if seen[j.PausedAt.ActivationID] || j.PausedAt.Type != "event" {
+			t.Fatalf("stop %+v (seen %v)", j.PausedAt, seen)
+		}
+		seen[j.PausedAt.ActivationID] = true
+		// The other two reach their emit while the first is presented, and
+		// wait behind it; each command presents the next at once.
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			var sess struct {
+				Status  string `json:"status"`
+				PauseID string `json:"pause_id"`
+				Waiting int    `json:"waiting"`
+			}
+			s.call(http.StatusOK, http.MethodGet, "/api/jobs/"+id+"/debug/session", "", &sess)
+			if sess.Status != "paused" || sess.PauseID != st.pause {
+				t.Fatalf("session %+v at stop %d", sess, i)
+			}
+			if sess.Waiting == 2-i {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("stop %d: %d waiting, want %d", i, sess.Waiting, 2-i)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		st.command("resume")
+		if i < 2 && s.job(id).Status != "paused" {
+			t.Fatalf("the job ran on between two waiting stops")
+		}
+	}
+	if f := s.wait(id, finished); f.Status != "completed" || len(f.Result.([]any)) != 3 {
+		t.Fatalf("final %+v", f)
+	}
+}
+
+func TestStopsOnTheDebugStream(t *testing.T) {
+	s := startServer(t, "")
+	s.flow(chainYAML)
+	s.addBreakpoint("/api/flows/chain", `{"type": "slot", "routine_id": "double", "slot_name": "input"}`)
+	id := s.start("chain", `{"value": 4}`, false)
+	conn, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(s.URL, "http")+"/api/ws/jobs/"+id+"/debug", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	next := func(typ string) map[string]any {
+		t.Helper()
+		for {
+			_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+			var m map[string]any
+			if err := conn.ReadJSON(&m); err != nil {
+				t.Fatalf("waiting for %s: %v", typ, err)
+			}
+			if m["type"] == typ {
+				return m
+			}
+		}
+	}
+	hit := next("breakpoint_hit")
+	bp, _ := hit["breakpoint"].(map[string]any)
+	ctx, _ := hit["context"].(map[string]any)
+	vars, _ := ctx["variables"].(map[string]any)
+	if bp["type"] != "slot" || bp["routine_id"] != "double" || bp["slot_name"] != "input" || bp["breakpoint_id"] == nil ||
+		ctx["routine_id"] != "double" || fmt.Sprint(vars["data"]) != "map[value:4]" || hit["seq"] == nil || hit["pause_id"] == nil {
+		t.Fatalf("breakpoint_hit %v", hit)
+	}
+	s.call(http.StatusOK, http.MethodPut, "/api/jobs/"+id+"/debug/variables/shared.seen", `{"value": true}`, nil)
+	if ch := next("variable_changed"); fmt.Sprint(ch["data"]) != "map[name:shared.seen new:true old:<nil> pause_id:"+fmt.Sprint(hit["pause_id"])+"]" {
+		t.Fatalf("variable_changed %v", ch)
+	}
+	s.call(http.StatusOK, http.MethodPost, "/api/jobs/"+id+"/debug/step-over", "", nil)
+	resumed := next("breakpoint_resumed")
+	if resumed["breakpoint_id"] != bp["breakpoint_id"] || fmt.Sprint(resumed["data"]) != "map[pause_id:"+fmt.Sprint(hit["pause_id"])+" step_mode:over]" {
+		t.Fatalf("breakpoint_resumed %v", resumed)
+	}
+	next("job_completed")
 }
