@@ -256,7 +256,7 @@ func (d *Debugger) BeforeActivation(ctx context.Context, a *engine.Activation) e
 	if s == nil {
 		return nil
 	}
-	st := s.check(a, "", a.Data)
+	st := s.check(ctx, a, "", a.Data)
 	if st == nil {
 		return nil
 	}
@@ -269,7 +269,7 @@ func (d *Debugger) BeforeEmit(ctx context.Context, a *engine.Activation, event s
 	if s == nil {
 		return data, nil
 	}
-	st := s.check(a, event, data)
+	st := s.check(ctx, a, event, data)
 	if st == nil {
 		return data, nil
 	}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/switchyard/switchyard/backend/events"
 	"github.com/switchyard/switchyard/backend/routines"
@@ -326,30 +325,17 @@ func (d *Debugger) Evaluate(ctx context.Context, jobID, expression string, frame
 		env["routine"] = map[string]any{"id": f.RoutineID}
 		env["slot"] = f.SlotName
 	}
-	return d.evalWithin(prog, env), nil
+	return d.evalWithin(ctx, prog, env), nil
 }
 
-// evalWithin runs prog with the time limit. expr cannot be interrupted, so
-// a run past the limit is abandoned; its memory is bounded by expr's own
-// budget, as in transforms.
-func (d *Debugger) evalWithin(prog *routines.Expression, env map[string]any) EvalResult {
-	done := make(chan EvalResult, 1)
-	go func() {
-		v, err := prog.Eval(env)
-		if err != nil {
-			done <- EvalResult{Error: err.Error()}
-			return
-		}
-		done <- EvalResult{Result: v, Type: typeName(v)}
-	}()
-	t := time.NewTimer(d.opts.EvalTimeout)
-	defer t.Stop()
-	select {
-	case r := <-done:
-		return r
-	case <-t.C:
-		return EvalResult{Error: fmt.Sprintf("evaluation timed out after %s", d.opts.EvalTimeout)}
+// evalWithin runs prog with the time limit. Memory is bounded by expr's
+// own budget and the concatenation budget, as in transforms.
+func (d *Debugger) evalWithin(ctx context.Context, prog *routines.Expression, env map[string]any) EvalResult {
+	v, err := prog.EvalBounded(ctx, d.opts.EvalTimeout, env)
+	if err != nil {
+		return EvalResult{Error: err.Error()}
 	}
+	return EvalResult{Result: v, Type: typeName(v)}
 }
 
 // typeName names a value's JSON type.

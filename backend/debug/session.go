@@ -95,7 +95,7 @@ func (st *stop) kind() string {
 // check runs the breakpoints (counting hits, writing logpoints) and the step
 // in progress against an activation (event "") or an emit, and returns the
 // stop to hold, or nil.
-func (s *session) check(a *engine.Activation, event string, data any) *stop {
+func (s *session) check(ctx context.Context, a *engine.Activation, event string, data any) *stop {
 	var hit *compiled
 	var env map[string]any
 	for _, c := range *s.active.Load() {
@@ -106,7 +106,7 @@ func (s *session) check(a *engine.Activation, event string, data any) *stop {
 			env = a.Env()
 			env["data"] = data
 		}
-		if !s.matches(c, a, env) {
+		if !s.matches(ctx, c, a, env) {
 			continue
 		}
 		n := s.d.countHit(c)
@@ -128,13 +128,14 @@ func (s *session) check(a *engine.Activation, event string, data any) *stop {
 	return &stop{a: a, bp: hit, event: event, data: data, release: make(chan struct{})}
 }
 
-// matches evaluates a condition; one failing at run time counts as not
-// matching and is reported once per breakpoint.
-func (s *session) matches(c *compiled, a *engine.Activation, env map[string]any) bool {
+// matches evaluates a condition (within the evaluate time limit); one
+// failing at run time counts as not matching and is reported once per
+// breakpoint.
+func (s *session) matches(ctx context.Context, c *compiled, a *engine.Activation, env map[string]any) bool {
 	if c.condition == nil {
 		return true
 	}
-	v, err := c.condition.Eval(env)
+	v, err := c.condition.EvalBounded(ctx, s.d.opts.EvalTimeout, env)
 	if err == nil {
 		if b, ok := v.(bool); ok {
 			return b

@@ -1,11 +1,13 @@
 package routines
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
@@ -31,9 +33,10 @@ var ScopeNames = []string{"data", "job", "routine", "slot", "shared"}
 type Expression struct {
 	src  string
 	prog *vm.Program
-	// concat is set when the expression has a "+": it then runs with a
-	// budget for the strings and lists "+" builds (see boundedAdd).
-	concat bool
+	// budgeted is set when the expression has a "+" or a predicate (the
+	// body of map, filter, reduce…): it then runs with a budget for the
+	// strings "+" builds, and its predicates stop once the context is done.
+	budgeted bool
 }
 
 // CompileExpression compiles src and checks that it only refers to the
@@ -42,15 +45,16 @@ func CompileExpression(src string) (*Expression, error) {
 	if strings.TrimSpace(src) == "" {
 		return nil, errors.New("expression is empty")
 	}
-	add := &addPatcher{}
-	prog, err := expr.Compile(src, expr.Patch(add), expr.Function(boundedAddName, boundedAdd))
+	p := &budgetPatcher{}
+	prog, err := expr.Compile(src, expr.Patch(p),
+		expr.Function(boundedAddName, boundedAdd), expr.Function(checkpointName, checkpoint))
 	if err != nil {
 		return nil, errors.New(firstLine(err.Error()))
 	}
 	if err := checkNames(src); err != nil {
 		return nil, err
 	}
-	return &Expression{src: src, prog: prog, concat: add.found}, nil
+	return &Expression{src: src, prog: prog, budgeted: p.found}, nil
 }
 
 // ConcatBudget bounds the bytes that "+" may build in one evaluation:
@@ -61,38 +65,74 @@ const ConcatBudget = 16 << 20
 
 const (
 	boundedAddName = "$add"
-	budgetVar      = "$concatBudget"
+	checkpointName = "$checkpoint"
+	budgetVar      = "$budget"
 )
 
-// addPatcher turns every "+" into a call of boundedAdd with the run's
-// budget (an environment variable the user cannot name: "$…" is not an
-// identifier of the language).
-type addPatcher struct{ found bool }
+// budgetPatcher turns every "+" into a call of boundedAdd, and wraps every
+// predicate body in a call of checkpoint, both given the run's budget (an
+// environment variable the user cannot name: "$…" is not an identifier of
+// the language).
+type budgetPatcher struct{ found bool }
 
-func (p *addPatcher) Visit(node *ast.Node) {
-	b, ok := (*node).(*ast.BinaryNode)
-	if !ok || b.Operator != "+" {
-		return
+func (p *budgetPatcher) Visit(node *ast.Node) {
+	budget := &ast.IdentifierNode{Value: budgetVar}
+	switch n := (*node).(type) {
+	case *ast.BinaryNode:
+		if n.Operator != "+" {
+			return
+		}
+		p.found = true
+		ast.Patch(node, &ast.CallNode{
+			Callee:    &ast.IdentifierNode{Value: boundedAddName},
+			Arguments: []ast.Node{budget, n.Left, n.Right},
+		})
+	case *ast.PredicateNode:
+		p.found = true
+		n.Node = &ast.CallNode{Callee: &ast.IdentifierNode{Value: checkpointName}, Arguments: []ast.Node{budget, n.Node}}
 	}
-	p.found = true
-	ast.Patch(node, &ast.CallNode{
-		Callee:    &ast.IdentifierNode{Value: boundedAddName},
-		Arguments: []ast.Node{&ast.IdentifierNode{Value: budgetVar}, b.Left, b.Right},
-	})
 }
 
-// concatBudget is what is left of ConcatBudget in one evaluation.
-type concatBudget struct{ left int }
+// budget is what one evaluation may still do: bytes "+" may build, and the
+// context and time limit that end it.
+type budget struct {
+	left     int
+	ctx      context.Context
+	deadline time.Time // zero: none
+	limit    time.Duration
+	ticks    uint
+}
+
+// checkpoint passes a predicate's result through, and ends the evaluation
+// once its context is done or its time is up (checked every 1,024
+// predicate calls: the language has no loops, so predicates are where a
+// long run spends its time).
+func checkpoint(args ...any) (any, error) {
+	b, _ := args[0].(*budget)
+	if b == nil {
+		return args[1], nil
+	}
+	if b.ticks++; b.ticks%1024 != 0 {
+		return args[1], nil
+	}
+	if err := b.ctx.Err(); err != nil {
+		return nil, fmt.Errorf("stopped: %w", err)
+	}
+	if !b.deadline.IsZero() && time.Now().After(b.deadline) {
+		return nil, fmt.Errorf("timed out after %s", b.limit)
+	}
+	return args[1], nil
+}
 
 // boundedAdd is expr's "+", charging the strings it builds to the
 // evaluation's budget (expr has no list concatenation).
 func boundedAdd(args ...any) (any, error) {
-	budget, _ := args[0].(*concatBudget)
+	b, _ := args[0].(*budget)
 	x, y := args[1], args[2]
 	xs, xok := x.(string)
 	ys, yok := y.(string)
-	if xok && yok && budget != nil {
-		if budget.left -= len(xs) + len(ys); budget.left < 0 {
+	if xok && yok && b != nil {
+		if b.left -= len(xs) + len(ys); b.left < 0 {
 			return nil, fmt.Errorf("memory budget exceeded: \"+\" built more than %d MB", ConcatBudget>>20)
 		}
 	}
@@ -120,8 +160,18 @@ func (e *Expression) String() string { return e.src }
 // Eval runs the expression against env (see engine.Activation.Env).
 // Failures are ExpressionErrors that quote the expression.
 func (e *Expression) Eval(env map[string]any) (any, error) {
-	if e.concat {
-		env[budgetVar] = &concatBudget{left: ConcatBudget}
+	return e.EvalBounded(context.Background(), 0, env)
+}
+
+// EvalBounded is Eval that stops with an error soon after ctx is done or,
+// with limit > 0, once it has run that long.
+func (e *Expression) EvalBounded(ctx context.Context, limit time.Duration, env map[string]any) (any, error) {
+	if e.budgeted {
+		b := &budget{left: ConcatBudget, ctx: ctx, limit: limit}
+		if limit > 0 {
+			b.deadline = time.Now().Add(limit)
+		}
+		env[budgetVar] = b
 		defer delete(env, budgetVar)
 	}
 	machine := vms.Get().(*vm.VM)

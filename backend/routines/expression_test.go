@@ -1,8 +1,10 @@
 package routines
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestConcatenationIsBounded(t *testing.T) {
@@ -56,5 +58,30 @@ func TestConditionsMustBeBoolean(t *testing.T) {
 		if (want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), want)) {
 			t.Errorf("%s: error %v, want %q", src, err, want)
 		}
+	}
+}
+
+func TestLongEvaluationsStop(t *testing.T) {
+	e, err := CompileExpression("sum(1..900, sum(1..900, len(string(data))))")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := strings.Repeat("z", 2000)
+	start := time.Now()
+	_, err = e.EvalBounded(context.Background(), 50*time.Millisecond, map[string]any{"data": data})
+	if err == nil || !strings.Contains(err.Error(), "timed out after 50ms") {
+		t.Fatalf("err %v", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("stopped after %s", d)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := e.EvalBounded(ctx, 0, map[string]any{"data": data}); err == nil || !strings.Contains(err.Error(), "context canceled") {
+		t.Fatalf("cancelled: %v", err)
+	}
+	quick, _ := CompileExpression("filter(data, # > 1)")
+	if v, err := quick.EvalBounded(context.Background(), time.Second, map[string]any{"data": []any{1.0, 2.0, 3.0}}); err != nil || len(v.([]any)) != 2 {
+		t.Fatalf("filter: %v %v", v, err)
 	}
 }
