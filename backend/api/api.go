@@ -90,6 +90,7 @@ func (a *API) Register(r *gin.Engine) {
 	g.GET("/health", a.health)
 	g.GET("/routines", a.routines)
 	g.GET("/openapi.json", a.openAPI)
+	g.POST("/expressions/check", a.checkExpression)
 
 	g.POST("/flows", a.createFlow)
 	g.GET("/flows", a.listFlows)

@@ -78,11 +78,25 @@ func (b *specBuilder) debugPaths() {
 		"shared":      oaObject("The job's shared data.", nil, nil).NewRef(),
 		"job":         oaObject("id, flow_id, params.", nil, nil).NewRef(),
 	}))
+	b.define("ExpressionCheck", oaObject("", []string{"ok", "error"}, openapi3.Schemas{
+		"ok":    oaBool("").NewRef(),
+		"error": nullStr(""),
+	}))
 	b.define("EvalResult", oaObject("Evaluate's answer: a failure is in error, never an HTTP error.", []string{"result", "type"}, openapi3.Schemas{
 		"result": oaAny("").NewRef(),
 		"type":   oaStr("JSON type of the result: null, boolean, number, string, array, object (empty on error).").NewRef(),
 		"error":  oaStr("Compile or run-time error, or the time-out.").NewRef(),
 	}))
+
+	b.add(http.MethodPost, "/api/expressions/check", oaOp{
+		id: "checkExpression", tag: "debugger", summary: "Compile an expression, condition or template as the server would",
+		body: &openapi3.RequestBody{Required: true, Content: openapi3.NewContentWithJSONSchema(oaClosed(oaObject("", []string{"expression"}, openapi3.Schemas{
+			"expression": oaStr("").NewRef(),
+			"as":         oaEnum(oaStr("Default expression; condition must be boolean; template is {{ }} text."), "expression", "condition", "template").NewRef(),
+		})))},
+		ok: http.StatusOK, okResp: oaJSON("Whether it compiles; error is the compiler's message with its position.", b.ref("ExpressionCheck")),
+		errors: []int{http.StatusBadRequest, http.StatusRequestEntityTooLarge},
+	})
 
 	for _, scope := range []struct{ path, name, what string }{{"/api/jobs/{id}", "Job", "job"}, {"/api/flows/{id}", "Flow", "flow"}} {
 		id := oaPathID(scope.name + " id.")

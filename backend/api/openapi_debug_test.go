@@ -38,6 +38,7 @@ func exerciseDebugger(c *contract) {
 	c.post(http.StatusOK, "/api/jobs/"+job+"/debug/evaluate", jsonCT, `{"expression": "data.value * 3"}`)
 	c.post(http.StatusConflict, "/api/jobs/"+job+"/debug/step-over", jsonCT, `{"pause_id": "pause_0"}`)
 	c.post(http.StatusOK, "/api/jobs/"+job+"/debug/step-into", jsonCT, `{"pause_id": "`+pause+`"}`)
+	c.waitJob(job, "paused") // a command answers once the job runs again
 	c.post(http.StatusOK, "/api/jobs/"+job+"/debug/step-over", "", "") // runs to the breakpoint on done
 	c.waitJob(job, "paused")
 	c.post(http.StatusOK, "/api/jobs/"+job+"/debug/step-out", "", "")
@@ -51,4 +52,11 @@ func exerciseDebugger(c *contract) {
 	c.waitJob(again, "completed")
 	c.send(http.StatusNoContent, http.MethodDelete, "/api/flows/orders/breakpoints/"+flowBP, "", "", false)
 	c.get(http.StatusNotFound, "/api/jobs/j_ghost/debug/session")
+
+	checked := c.object(c.post(http.StatusOK, "/api/expressions/check", jsonCT, `{"expression": "data.x >", "as": "condition"}`))
+	if checked["ok"] != false || checked["error"] == nil {
+		c.t.Errorf("check: %v", checked)
+	}
+	c.post(http.StatusOK, "/api/expressions/check", jsonCT, `{"expression": "hello {{ data.x }}", "as": "template"}`)
+	c.post(http.StatusBadRequest, "/api/expressions/check", jsonCT, `{"expression": "1", "as": "sql"}`)
 }
