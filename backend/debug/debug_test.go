@@ -534,3 +534,30 @@ func TestStopsOnTheDebugStream(t *testing.T) {
 	}
 	next("job_completed")
 }
+
+// Breakpoints set while jobs end: each answer is a breakpoint or "finished",
+// and nothing hangs (the debugger's lock is taken with a job's lock held).
+func TestBreakpointsOnJobsEndingMeanwhile(t *testing.T) {
+	s := startServer(t, "")
+	s.flow(itemsYAML)
+	var wg sync.WaitGroup
+	for i := range 40 {
+		id := s.start("items", fmt.Sprintf(`{"items": [%d, %d, %d]}`, i, i, i), false)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequest(http.MethodPost, s.URL+"/api/jobs/"+id+"/breakpoints", strings.NewReader(`{"routine_id": "done", "condition": "false"}`))
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusConflict {
+				t.Errorf("job %s: status %d", id, resp.StatusCode)
+			}
+		}()
+	}
+	wg.Wait()
+}

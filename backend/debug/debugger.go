@@ -326,16 +326,25 @@ func (d *Debugger) scope(ctx context.Context, scope, id string, create bool) (*e
 		return nil, nil, fmt.Errorf("compile flow of job %s: %w", id, err)
 	}
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	if s := d.session(id); s != nil {
+		d.mu.Unlock()
 		return s.plan, s, nil
-	}
-	if _, live := d.eng.Job(id); !live { // it ended meanwhile
-		return nil, nil, fmt.Errorf("%w: job %s has just ended", ErrJobFinished, id)
 	}
 	s := newSession(d, id, p)
 	s.publishBPs()
 	d.setSessionLocked(id, s)
+	d.mu.Unlock()
+	// Checked once the session is visible, and without d.mu (JobEnded takes
+	// it with the job's lock held): a job that ended before it saw the
+	// session is found ended here.
+	if _, live := d.eng.Job(id); !live {
+		d.mu.Lock()
+		if d.session(id) == s {
+			d.setSessionLocked(id, nil)
+		}
+		d.mu.Unlock()
+		return nil, nil, fmt.Errorf("%w: job %s has just ended", ErrJobFinished, id)
+	}
 	return p, s, nil
 }
 
