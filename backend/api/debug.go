@@ -88,8 +88,7 @@ func debugBody(c *gin.Context, v any) bool {
 func (a *API) createBreakpoint(scope string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		var in debug.BreakpointInput
-		body, ok := readBody(c)
-		if !ok || !decodeJSON(c, body, &in) {
+		if !readJSON(c, &in) {
 			return
 		}
 		if scope == store.ScopeJob {
@@ -121,8 +120,7 @@ func (a *API) listBreakpoints(scope string) gin.HandlerFunc {
 func (a *API) updateBreakpoint(scope string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		var p debug.BreakpointPatch
-		body, ok := readBody(c)
-		if !ok || !decodeJSON(c, body, &p) {
+		if !readJSON(c, &p) {
 			return
 		}
 		bp, err := a.Debug.UpdateBreakpoint(c.Request.Context(), scope, c.Param("id"), c.Param("bp"), p)
@@ -185,8 +183,7 @@ type setVariableRequest struct {
 
 func (a *API) debugSetVariable(c *gin.Context) {
 	var req setVariableRequest
-	body, ok := readBody(c)
-	if !ok || !decodeJSON(c, body, &req) {
+	if !readJSON(c, &req) {
 		return
 	}
 	if req.Value == nil {
@@ -206,17 +203,25 @@ type evaluateRequest struct {
 	FrameIndex int    `json:"frame_index"`
 }
 
-// maxExpression bounds evaluate's source, as a condition's.
+// maxExpression bounds the source of an expression sent to be evaluated
+// or checked.
 const maxExpression = 10_000
+
+// tooLong answers 400 for an expression longer than maxExpression.
+func tooLong(c *gin.Context, expression string) bool {
+	if len(expression) <= maxExpression {
+		return false
+	}
+	fail(c, http.StatusBadRequest, "BAD_REQUEST", fmt.Sprintf("expression is longer than %d bytes", maxExpression))
+	return true
+}
 
 func (a *API) debugEvaluate(c *gin.Context) {
 	var req evaluateRequest
-	body, ok := readBody(c)
-	if !ok || !decodeJSON(c, body, &req) {
+	if !readJSON(c, &req) {
 		return
 	}
-	if len(req.Expression) > maxExpression {
-		fail(c, http.StatusBadRequest, "BAD_REQUEST", fmt.Sprintf("expression is longer than %d bytes", maxExpression))
+	if tooLong(c, req.Expression) {
 		return
 	}
 	a.syncLog(c)

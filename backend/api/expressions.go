@@ -26,12 +26,10 @@ type checkExpressionResult struct {
 // show the compiler's message (with its position) as the user types.
 func (a *API) checkExpression(c *gin.Context) {
 	var req checkExpressionRequest
-	body, ok := readBody(c)
-	if !ok || !decodeJSON(c, body, &req) {
+	if !readJSON(c, &req) {
 		return
 	}
-	if len(req.Expression) > maxExpression {
-		fail(c, http.StatusBadRequest, "BAD_REQUEST", fmt.Sprintf("expression is longer than %d bytes", maxExpression))
+	if tooLong(c, req.Expression) {
 		return
 	}
 	var err error

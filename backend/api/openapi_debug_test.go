@@ -38,8 +38,10 @@ func exerciseDebugger(c *contract) {
 	c.post(http.StatusOK, "/api/jobs/"+job+"/debug/evaluate", jsonCT, `{"expression": "data.value * 3"}`)
 	c.post(http.StatusConflict, "/api/jobs/"+job+"/debug/step-over", jsonCT, `{"pause_id": "pause_0"}`)
 	c.post(http.StatusOK, "/api/jobs/"+job+"/debug/step-into", jsonCT, `{"pause_id": "`+pause+`"}`)
-	c.waitJob(job, "paused") // a command answers once the job runs again
-	c.post(http.StatusOK, "/api/jobs/"+job+"/debug/step-over", "", "") // runs to the breakpoint on done
+	// A command answers once the job runs again; wait for the next stop.
+	c.waitJob(job, "paused")
+	// Over runs to the breakpoint on done.
+	c.post(http.StatusOK, "/api/jobs/"+job+"/debug/step-over", "", "")
 	c.waitJob(job, "paused")
 	c.post(http.StatusOK, "/api/jobs/"+job+"/debug/step-out", "", "")
 	c.waitJob(job, "completed")

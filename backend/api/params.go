@@ -51,6 +51,13 @@ func readBody(c *gin.Context) ([]byte, bool) {
 	return b, true
 }
 
+// readJSON reads the body and strictly decodes it into v, answering
+// 400/413 itself on failure.
+func readJSON(c *gin.Context, v any) bool {
+	body, ok := readBody(c)
+	return ok && decodeJSON(c, body, v)
+}
+
 // decodeJSON strictly decodes a JSON object body into v.
 func decodeJSON(c *gin.Context, body []byte, v any) bool {
 	dec := json.NewDecoder(bytes.NewReader(body))
