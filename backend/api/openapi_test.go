@@ -484,6 +484,7 @@ func TestOpenAPIContract(t *testing.T) {
 	c.get(http.StatusNotFound, "/api/jobs/j_ghost")
 
 	exerciseDebugger(c)
+	exerciseHistory(c, done, failed, slow)
 
 	// Deleting a flow keeps its jobs readable.
 	c.send(http.StatusNoContent, http.MethodDelete, "/api/flows/orders", "", "", false)

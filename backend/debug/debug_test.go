@@ -91,6 +91,7 @@ func TestSteppingFollowsTheCausalChain(t *testing.T) {
 		st.command(cmd)
 		st.next()
 	}
+	checkCallStack(t, s, st.id)
 	st.command("step-out") // nothing shallower comes: runs to the end
 	final := s.wait(st.id, finished)
 	want := []string{"1:start", "2:fan", "3:route", "5:small", "6:big", "7:join"}
@@ -560,4 +561,52 @@ func TestBreakpointsOnJobsEndingMeanwhile(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// checkCallStack reads the stack at 7 join(1) of branchy: the causal chain
+// back to the entry, each frame with its data and the event it emitted.
+func checkCallStack(t *testing.T, s *srv, id string) {
+	t.Helper()
+	var cs struct {
+		CallStack []struct {
+			FrameIndex   int    `json:"frame_index"`
+			ActivationID int64  `json:"activation_id"`
+			RoutineID    string `json:"routine_id"`
+			SlotName     string `json:"slot_name"`
+			EventName    string `json:"event_name"`
+			Data         any    `json:"data"`
+		} `json:"call_stack"`
+	}
+	s.call(http.StatusOK, http.MethodGet, "/api/jobs/"+id+"/debug/call-stack", "", &cs)
+	var got []string
+	for i, f := range cs.CallStack {
+		if f.FrameIndex != i {
+			t.Fatalf("frame %d has index %d", i, f.FrameIndex)
+		}
+		got = append(got, fmt.Sprintf("%d:%s.%s>%s=%v", f.ActivationID, f.RoutineID, f.SlotName, f.EventName, f.Data))
+	}
+	want := "7:join.input>=1 5:small.input>output=1 3:route.input>small=1 2:fan.input>item=map[items:[1 5]] 1:start.trigger>output=map[items:[1 5]]"
+	if strings.Join(got, " ") != want {
+		t.Fatalf("call stack\n got %s\nwant %s", strings.Join(got, " "), want)
+	}
+	var vars struct {
+		Data    any            `json:"data"`
+		Routine map[string]any `json:"routine"`
+	}
+	s.call(http.StatusOK, http.MethodGet, "/api/jobs/"+id+"/debug/variables?frame_index=3", "", &vars)
+	if fmt.Sprint(vars.Data) != "map[items:[1 5]]" || vars.Routine["kind"] != "split" {
+		t.Fatalf("variables of frame 3: %+v", vars)
+	}
+	var r struct {
+		Result any    `json:"result"`
+		Error  string `json:"error"`
+	}
+	s.call(http.StatusOK, http.MethodPost, "/api/jobs/"+id+"/debug/evaluate", `{"expression": "len(data.items) + 1", "frame_index": 3}`, &r)
+	if r.Result != 3.0 || r.Error != "" {
+		t.Fatalf("evaluate in frame 3: %+v", r)
+	}
+	s.call(http.StatusOK, http.MethodPost, "/api/jobs/"+id+"/debug/evaluate", `{"expression": "1", "frame_index": 9}`, &r)
+	if !strings.Contains(r.Error, "out of range") {
+		t.Fatalf("evaluate in frame 9: %+v", r)
+	}
 }

@@ -40,7 +40,8 @@ type Engine interface {
 
 // Ancestry rebuilds call stack frames of a job's activations from its
 // event log: the activation with the given id, then its parent, … up to
-// the entry, at most max frames.
+// the entry, at most max frames. Without one (nil), call stacks have only
+// the stopped activation's frame.
 type Ancestry interface {
 	Frames(ctx context.Context, jobID string, activationID int64, max int) ([]Frame, error)
 }

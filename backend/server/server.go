@@ -20,6 +20,7 @@ import (
 	"github.com/switchyard/switchyard/backend/debug"
 	"github.com/switchyard/switchyard/backend/engine"
 	"github.com/switchyard/switchyard/backend/events"
+	"github.com/switchyard/switchyard/backend/history"
 	"github.com/switchyard/switchyard/backend/routines"
 	"github.com/switchyard/switchyard/backend/store"
 	"github.com/switchyard/switchyard/backend/ui"
@@ -74,7 +75,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	reg := engine.NewRegistry()
 	routines.Register(reg)
 	bus := events.NewBus(st.Writer)
-	dbg, err := debug.New(ctx, st, nil, debug.Options{Logger: cfg.Logger})
+	hist := history.New(st, st.Writer, history.Options{Logger: cfg.Logger})
+	dbg, err := debug.New(ctx, st, historyFrames{hist}, debug.Options{Logger: cfg.Logger})
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -98,7 +100,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
 	r.Use(requestLog(cfg.Logger), recovery(cfg.Logger))
-	api.New(api.Deps{Flows: st, Jobs: st, Log: st.Writer, Engine: eng, Debug: dbg, Logger: cfg.Logger, Version: cfg.Version}).Register(r)
+	api.New(api.Deps{Flows: st, Jobs: st, Log: st.Writer, Engine: eng, Debug: dbg, History: hist, Logger: cfg.Logger, Version: cfg.Version}).Register(r)
 	if cfg.Streams.Logger == nil {
 		cfg.Streams.Logger = cfg.Logger
 	}

@@ -1,0 +1,88 @@
+package history
+
+import (
+	"math/rand/v2"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/switchyard/switchyard/backend/events"
+)
+
+// The scanner must read what the log's encoder writes exactly as
+// encoding/json does.
+func TestScannerReadsTheEncoderLikeEncodingJSON(t *testing.T) {
+	now := time.Date(2026, 2, 28, 23, 59, 59, 123456780, time.UTC)
+	evs := []events.Event{
+		{Seq: 1, Type: events.JobStarted, FlowID: "f", Time: now, Data: map[string]any{"entry_routine": "start", "params": map[string]any{}}},
+		{Seq: 2, Type: events.RoutineStarted, Time: now, RoutineID: "r-1", ActivationID: 7, ParentID: 3, Slot: "input",
+			Data: map[string]any{"s": "quote \" backslash \\ nl \n tab \t <>& \u2028 é 😀", "n": []any{1.5, -2e-9, 1e21, nil, true}}},
+		{Seq: 3, Type: events.EventEmit, Time: now, RoutineID: "r", ActivationID: 7, Event: "out", Data: "plain", Targets: 3},
+		{Seq: 4, Type: events.RoutineCompleted, Time: now, RoutineID: "r", ActivationID: 7, Duration: 0.000012, Emitted: 2, ResultMode: "append", Progress: 0.5},
+		{Seq: 5, Type: events.RoutineFailed, Time: now, RoutineID: "r", ActivationID: 8, Error: "bad \"input\"\n\tat line 1 \x01", ErrorType: "*errors.errorString", Status: "retrying", Attempt: 2},
+		{Seq: 6, Type: events.JobFailed, FlowID: "f", Time: now.Add(time.Second), Error: "routine \"r\" failed", Duration: 12.5, Progress: 1},
+		{Seq: 7, Type: events.Log, Time: now, RoutineID: "r", Level: "info", Message: "hello {}"},
+		{Seq: 8, Type: events.EventEmit, Time: now, RoutineID: "r", ActivationID: 9, Event: "out"}, // null data
+		{Seq: 9, Type: "some_future_type", Time: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Data: map[string]any{"{\"k": "}"}},
+	}
+	for _, ev := range evs {
+		b := ev.AppendStored(nil)
+		n := names{}
+		var fast, slow line
+		if err := scanLine(b, n, &fast); err != nil {
+			t.Errorf("seq %d: fast path refused %s: %v", ev.Seq, b, err)
+			continue
+		}
+		if err := decodeLine(b, n, &slow); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(fast, slow) {
+			t.Errorf("seq %d: fast %+v\n slow %+v", ev.Seq, fast, slow)
+		}
+		if !fast.when().Equal(ev.Time) {
+			t.Errorf("seq %d: time %v, want %v", ev.Seq, fast.when(), ev.Time)
+		}
+	}
+	// Lines the fast path does not take still decode.
+	for _, b := range []string{
+		` { "seq" : 11 , "type" : "log" , "time" : "2026-01-02T03:04:05+02:00" } `,
+		`{"seq":12,"ty\u0070e":"log","time":"2026-01-02T03:04:05Z"}`,
+	} {
+		var l line
+		if err := parseLine([]byte(b), names{}, &l); err != nil || l.seq == 0 || l.when().IsZero() {
+			t.Errorf("%s: %v %+v", b, err, l)
+		}
+	}
+	var l line
+	if err := parseLine([]byte(`{"seq":1,"data":{"unterminated`), names{}, &l); err == nil {
+		t.Error("a broken line decoded")
+	}
+}
+
+func TestParseUTCAgreesWithTimeParse(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	base := time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := 0; i < 20000; i++ {
+		tm := base.Add(time.Duration(rng.Int64N(int64(200 * 365 * 24 * time.Hour))))
+		if i%3 == 0 {
+			tm = tm.Truncate(time.Second)
+		}
+		s := []byte(tm.Format(time.RFC3339Nano))
+		got, ok := parseUTC(s)
+		if !ok || !got.Equal(tm) {
+			t.Fatalf("%s: %v %v", s, got, ok)
+		}
+	}
+	for _, s := range []string{"2024-02-29T12:00:00Z", "2000-02-29T00:00:00.5Z", "1999-12-31T23:59:59.999999999Z"} {
+		want, _ := time.Parse(time.RFC3339Nano, s)
+		if got, ok := parseUTC([]byte(s)); !ok || !got.Equal(want) {
+			t.Errorf("%s: %v", s, got)
+		}
+	}
+	for _, s := range []string{"2023-02-29T00:00:00Z", "2023-13-01T00:00:00Z", "2023-01-01T24:00:00Z", "2023-01-01T00:00:00.Z",
+		"2023-01-01T00:00:00+01:00", "0000-01-01T00:00:00Z", "2023-01-01 00:00:00Z"} {
+		if _, ok := parseUTC([]byte(s)); ok {
+			t.Errorf("%s parsed", s)
+		}
+	}
+}
