@@ -74,7 +74,8 @@ test-e2e: build
 bench:
 	{ $(GO) test $(GOFLAGS_COMMON) -run '^$$' -bench 'Chain|Debugger' -benchtime 10000x ./backend/bench/ && \
 	  $(GO) test $(GOFLAGS_COMMON) -run '^$$' -bench 'BreakpointHitLatency' -benchtime 300x ./backend/bench/ && \
-	  $(GO) test $(GOFLAGS_COMMON) -run '^$$' -bench 'SQLite' -benchtime 1000000x ./backend/bench/ ; } \
+	  $(GO) test $(GOFLAGS_COMMON) -run '^$$' -bench 'SQLite' -benchtime 1000000x ./backend/bench/ && \
+	  $(GO) test $(GOFLAGS_COMMON) -run '^$$' -bench 'StateAt100k|Activations100k' -benchtime 20x ./backend/history/ ; } \
 	  | $(GO) run $(GOFLAGS_COMMON) ./backend/cmd/benchtable
 	$(GO) run $(GOFLAGS_COMMON) ./backend/cmd/wsbench
 
