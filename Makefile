@@ -1,6 +1,6 @@
 # Switchyard — build, run and test.
 #   make run    build what is missing and serve on 127.0.0.1:20555 (data in ./data)
-#   make test   every test: Go (race on engine/events/routines/ws), UI unit, real browser
+#   make test   every test: Go (race on engine/events/routines/ws/debug/history), UI unit, real browser
 #   make bench  the benchmarks, as one table
 
 GO        ?= go
@@ -10,7 +10,7 @@ BIN       := bin/switchyard
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 # One set of flags for vet, test and build so they share the build cache.
 GOFLAGS_COMMON := -trimpath
-RACE_PKGS := ./backend/engine/... ./backend/events/... ./backend/routines/... ./backend/ws/... ./backend/debug/...
+RACE_PKGS := ./backend/engine/... ./backend/events/... ./backend/routines/... ./backend/ws/... ./backend/debug/... ./backend/history/...
 GO_SRC    := $(shell find backend examples -name '*.go' 2>/dev/null) embed.go go.mod go.sum $(wildcard migrations/*.sql)
 WEB_SRC   := $(shell find web/src web/public web/index.html web/vite.config.ts web/tsconfig.json -type f 2>/dev/null) package.json package-lock.json
 
