@@ -101,6 +101,27 @@ func TestSteppingFollowsTheCausalChain(t *testing.T) {
 	if final.Status != "completed" || fmt.Sprint(final.Result) != "[1 50]" {
 		t.Fatalf("final %+v", final)
 	}
+	// The history read at the stops (for the call stack) goes on to the end.
+	var acts struct {
+		Activations []struct {
+			ActivationID int64   `json:"activation_id"`
+			Children     []int64 `json:"children"`
+			Emitted      []struct {
+				Event string `json:"event"`
+				Data  any    `json:"data"`
+			} `json:"emitted"`
+		} `json:"activations"`
+	}
+	s.call(http.StatusOK, http.MethodGet, "/api/jobs/"+st.id+"/activations", "", &acts)
+	var tree []string
+	for _, a := range acts.Activations {
+		tree = append(tree, fmt.Sprintf("%d%v%v", a.ActivationID, a.Children, a.Emitted))
+	}
+	wantTree := "1[2][{output map[items:[1 5]]}] 2[3 4][{item 1} {item 5}] 3[5][{small 1}] 4[6][{big 5}] " +
+		"5[7][{output 1}] 6[8][{output 50}] 7[][] 8[9][{output [1 50]}] 9[][]"
+	if strings.Join(tree, " ") != wantTree {
+		t.Fatalf("activations\n got %s\nwant %s", strings.Join(tree, " "), wantTree)
+	}
 	// The session is in the job's log: a hit and a resume per stop.
 	var page struct {
 		Events []struct {
@@ -360,6 +381,12 @@ func TestTwoClientsOnOnePause(t *testing.T) {
 	if !strings.Contains(msg, j.PausedAt.PauseID) {
 		t.Fatalf("stale message %q does not name the current pause", msg)
 	}
+	current := j.PausedAt.PauseID
+	s.call(http.StatusOK, http.MethodPost, "/api/jobs/"+id+"/debug/resume", fmt.Sprintf(`{"pause_id": %q}`, current), nil)
+	s.wait(id, finished)
+	// Once the job has run on, the old pause is stale; without one, the job is simply not paused.
+	s.refused(http.StatusConflict, "PAUSE_STALE", http.MethodPost, "/api/jobs/"+id+"/debug/resume", fmt.Sprintf(`{"pause_id": %q}`, current))
+	s.refused(http.StatusConflict, "NOT_PAUSED", http.MethodPost, "/api/jobs/"+id+"/debug/resume", "")
 }
 
 func TestBadBreakpoints(t *testing.T) {

@@ -86,7 +86,7 @@ func (d *Debugger) current(ctx context.Context, jobID, pauseID string) (*session
 		if _, err := d.Session(ctx, jobID); err != nil {
 			return nil, nil, err
 		}
-		return nil, nil, fmt.Errorf("%w: job %s is not stopped at a breakpoint or step", ErrNotPaused, jobID)
+		return nil, nil, notStopped(jobID, pauseID)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

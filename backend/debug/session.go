@@ -292,12 +292,21 @@ func (s *session) command(mode, pauseID string) error {
 
 func (s *session) checkPauseLocked(pauseID string) error {
 	if s.current == nil {
-		return fmt.Errorf("%w: job %s is not stopped at a breakpoint or step", ErrNotPaused, s.jobID)
+		return notStopped(s.jobID, pauseID)
 	}
 	if pauseID != "" && pauseID != s.current.at.PauseID {
 		return fmt.Errorf("%w: %q was answered already; the job is now at %s", ErrPauseStale, pauseID, s.current.at.PauseID)
 	}
 	return nil
+}
+
+// notStopped is the error of a command on a job that is not stopped: the
+// pause it answers, if it names one, is stale (answered by someone else).
+func notStopped(jobID, pauseID string) error {
+	if pauseID != "" {
+		return fmt.Errorf("%w: %q was answered already; job %s is not stopped now", ErrPauseStale, pauseID, jobID)
+	}
+	return fmt.Errorf("%w: job %s is not stopped at a breakpoint or step", ErrNotPaused, jobID)
 }
 
 func newStep(mode string, from *stop) step {

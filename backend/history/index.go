@@ -108,8 +108,7 @@ func (x *index) apply(l *line, queued int64) {
 		}
 		x.byRoute[l.routine] = x.byRoute[l.routine].add(l.aid)
 	case events.EventEmit:
-		a := x.get(l.aid)
-		if a == nil {
+		if x.get(l.aid) == nil {
 			return
 		}
 		e := emitRec{seq: l.seq, targets: int32(l.targets), event: l.event}
@@ -117,6 +116,7 @@ func (x *index) apply(l *line, queued int64) {
 			e.first = queued + 1
 			x.ensure(queued+l.targets, l.aid)
 		}
+		a := &x.acts[l.aid-1] // after ensure: growing acts may have moved it
 		a.emits = x.appendEmit(a.emits, e)
 		x.emitted++
 	case events.RoutineCompleted:
