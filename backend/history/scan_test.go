@@ -1,10 +1,12 @@
 package history
 
 import (
+	"encoding/json"
 	"math/rand/v2"
 	"reflect"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/switchyard/switchyard/backend/events"
 )
@@ -85,4 +87,47 @@ func TestParseUTCAgreesWithTimeParse(t *testing.T) {
 			t.Errorf("%s parsed", s)
 		}
 	}
+}
+
+// FuzzScanner: for any line, the fast scanner either refuses it (and the
+// general decoder takes over) or reads exactly what the general decoder
+// reads; neither panics.
+func FuzzScanner(f *testing.F) {
+	now := time.Date(2026, 2, 28, 23, 59, 59, 123456780, time.UTC)
+	for _, ev := range []events.Event{
+		{Seq: 2, Type: events.RoutineStarted, Time: now, RoutineID: "r", ActivationID: 7, ParentID: 3, Slot: "input", Data: map[string]any{"a": []any{1.0, "x"}}},
+		{Seq: 3, Type: events.EventEmit, Time: now, RoutineID: "r", ActivationID: 7, Event: "out", Data: "plain", Targets: 3},
+		{Seq: 5, Type: events.RoutineFailed, Time: now, RoutineID: "r", ActivationID: 8, Error: "bad \"x\"", Status: "retrying", Attempt: 2},
+	} {
+		f.Add(ev.AppendStored(nil))
+	}
+	f.Add([]byte(`{"seq":1,"type":"log","time":"2026-01-02T03:04:05Z","data":{"k":[1,{"x":"}"}]}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var l line
+		_ = parseLine(b, names{}, &l) // never panics, whatever the bytes
+		_ = l.when()
+		if !utf8.Valid(b) {
+			return // the log's encoder writes valid UTF-8 only; the decoders may differ on the rest
+		}
+		var fast, slow line
+		fastErr := scanLine(b, names{}, &fast)
+		slowErr := decodeLine(b, names{}, &slow)
+		if fastErr == nil && slowErr == nil {
+			for _, l := range []*line{&fast, &slow} { // empty and absent are the same
+				l.parsed = time.Time{}
+				if len(l.time) == 0 {
+					l.time = nil
+				}
+				if len(l.data) == 0 {
+					l.data = nil
+				}
+			}
+			if !reflect.DeepEqual(fast, slow) {
+				t.Fatalf("%q:\nfast %+v\nslow %+v", b, fast, slow)
+			}
+		}
+		if fastErr == nil && slowErr != nil && json.Valid(b) {
+			t.Fatalf("%q: the scanner read a valid line the decoder refuses: %v", b, slowErr)
+		}
+	})
 }
