@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchyard/switchyard/backend/events"
@@ -74,6 +75,8 @@ type Engine struct {
 	opts  Options
 	slots chan struct{} // global bound on running activations
 
+	server atomic.Pointer[string] // job.server of expressions (SetServerURL)
+
 	mu      sync.RWMutex
 	jobs    map[string]*job
 	plans   map[string]*Plan
@@ -99,6 +102,18 @@ func New(reg *Registry, sink Sink, opts Options) *Engine {
 		jobs:  map[string]*job{},
 		plans: map[string]*Plan{},
 	}
+}
+
+// SetServerURL sets what expressions see as job.server: the base URL the
+// server answers at (e.g. http://127.0.0.1:20555), so a flow can call its
+// own server's API whatever port it was started on.
+func (e *Engine) SetServerURL(url string) { e.server.Store(&url) }
+
+func (e *Engine) serverURL() string {
+	if u := e.server.Load(); u != nil {
+		return *u
+	}
+	return ""
 }
 
 // Registry returns the engine's catalogue.

@@ -49,7 +49,7 @@ func newJob(e *Engine, plan *Plan, id, entry string, params any) *job {
 		private: map[string]map[string]any{},
 		started: now,
 	}
-	j.env = map[string]any{"id": id, "flow_id": plan.Flow.ID, "params": params}
+	j.env = map[string]any{"id": id, "flow_id": plan.Flow.ID, "params": params, "server": e.serverURL()}
 	states := make(map[string]*events.RoutineState, len(plan.routines))
 	for rid := range plan.routines {
 		states[rid] = &events.RoutineState{Status: events.StatePending}

@@ -123,6 +123,7 @@ func (s *Server) Run(ctx context.Context, ready func(addr string)) error {
 	srv := &http.Server{Handler: s.Handler, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	s.Engine.SetServerURL(serverURL(ln.Addr().String()))
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
@@ -167,4 +168,17 @@ func recovery(log *slog.Logger) gin.HandlerFunc {
 		log.Error("handler panic", "method", c.Request.Method, "path", c.Request.URL.Path, "panic", err)
 		c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"error": gin.H{"code": "INTERNAL", "message": "internal error; see the server log"}})
 	})
+}
+
+// serverURL is the base URL of a listening address; a wildcard host is
+// reached on loopback.
+func serverURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }

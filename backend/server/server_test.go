@@ -464,4 +464,9 @@ func TestExamplesLoadOnFirstStartAndRun(t *testing.T) {
 	if list, _ := done.Result.([]any); len(list) != 3 {
 		t.Fatalf("tour result %v", done.Result)
 	}
+	// Its http routine reached this server's health endpoint, on whatever port
+	// it runs (job.server), instead of being skipped.
+	if health, _ := done.RoutineStates["health"].(map[string]any); health["status"] != "completed" {
+		t.Fatalf("tour's health check: %v", done.RoutineStates["health"])
+	}
 }

@@ -39,6 +39,7 @@ func Start(t testing.TB, cfg server.Config) *Instance {
 		t.Fatal(err)
 	}
 	ts := httptest.NewServer(srv.Handler)
+	srv.Engine.SetServerURL(ts.URL)
 	in := &Instance{Server: srv, HTTP: ts, URL: ts.URL, t: t}
 	t.Cleanup(in.Stop)
 	return in
