@@ -12,7 +12,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 GOFLAGS_COMMON := -trimpath
 RACE_PKGS := ./backend/engine/... ./backend/events/... ./backend/routines/... ./backend/ws/... ./backend/debug/... ./backend/history/...
 GO_SRC    := $(shell find backend examples -name '*.go' 2>/dev/null) embed.go go.mod go.sum $(wildcard migrations/*.sql)
-WEB_SRC   := $(shell find web/src web/public web/index.html web/vite.config.ts web/tsconfig.json -type f 2>/dev/null) package.json package-lock.json
+WEB_SRC   := $(shell find web/src web/public web/index.html web/vite.config.ts web/tsconfig.json web/compress.mjs -type f 2>/dev/null) package.json package-lock.json
 
 .PHONY: all build run test test-go test-race test-web test-e2e vet fmt-check templ templ-check web bench clean
 

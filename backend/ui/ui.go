@@ -8,6 +8,10 @@
 // files (favicon, …) are revalidated. Extension-less GET/HEAD paths outside
 // /api get the shell (client-side routes); every other unknown path is a 404.
 // Paths under /api are never answered with HTML.
+//
+// The build compresses its files ahead of time (web/compress.mjs writes
+// name.br and name.gz beside them); a request whose Accept-Encoding takes
+// brotli or gzip gets those bytes, so nothing is compressed per request.
 package ui
 
 import (
@@ -255,12 +259,55 @@ func (h *Handler) serveShell(w http.ResponseWriter, r *http.Request) {
 	http.ServeContent(w, r, "index.html", time.Time{}, bytes.NewReader(h.shell))
 }
 
+// encodings are the precompressed variants of the build, best first.
+var encodings = []struct{ token, suffix string }{{"br", ".br"}, {"gzip", ".gz"}}
+
+// precompressed returns the variant of name to serve for the request, if
+// the client accepts one that the build has.
+func (h *Handler) precompressed(r *http.Request, name string) (file, encoding string, variants bool) {
+	accepted := acceptedEncodings(r.Header.Get("Accept-Encoding"))
+	for _, e := range encodings {
+		if _, ok := h.etags[name+e.suffix]; !ok {
+			continue
+		}
+		variants = true
+		if accepted[e.token] {
+			return name + e.suffix, e.token, true
+		}
+	}
+	return name, "", variants
+}
+
+// acceptedEncodings parses Accept-Encoding: the codings with a non-zero q
+// ("*" stands for any).
+func acceptedEncodings(header string) map[string]bool {
+	out := map[string]bool{}
+	for _, part := range strings.Split(header, ",") {
+		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		coding = strings.ToLower(strings.TrimSpace(coding))
+		if coding == "" {
+			continue
+		}
+		if q, ok := strings.CutPrefix(strings.ReplaceAll(params, " ", ""), "q="); ok && strings.Trim(q, "0.") == "" {
+			continue // q=0: not acceptable
+		}
+		out[coding] = true
+	}
+	if out["*"] {
+		for _, e := range encodings {
+			out[e.token] = true
+		}
+	}
+	return out
+}
+
 func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, name string) {
 	if !fs.ValidPath(name) {
 		http.NotFound(w, r)
 		return
 	}
-	f, err := h.dist.Open(name)
+	file, encoding, variants := h.precompressed(r, name)
+	f, err := h.dist.Open(file)
 	if err != nil {
 		http.NotFound(w, r)
 		return
@@ -283,16 +330,23 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, name string)
 	}
 
 	hd := w.Header()
+	if variants {
+		hd.Add("Vary", "Accept-Encoding")
+	}
+	if encoding != "" {
+		hd.Set("Content-Encoding", encoding)
+	}
 	if strings.HasPrefix(name, "assets/") {
 		// Vite puts a content hash in every name under assets/.
 		hd.Set("Cache-Control", cacheImmutable)
 	} else {
 		hd.Set("Cache-Control", cacheRevalidate)
 	}
-	if tag := h.etags[name]; tag != "" {
+	if tag := h.etags[file]; tag != "" {
 		hd.Set("ETag", tag)
 	}
 	hd.Set("X-Content-Type-Options", "nosniff")
+	// The type comes from the name asked for, not from the .br or .gz file.
 	http.ServeContent(w, r, name, st.ModTime(), body)
 }
 

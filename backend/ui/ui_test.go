@@ -332,3 +332,47 @@ func TestEmbeddedDistLoads(t *testing.T) {
 		t.Fatalf("status %d", rec.Code)
 	}
 }
+
+func TestPrecompressedAssets(t *testing.T) {
+	dist := fakeDist()
+	dist["assets/index-AbC123.js.br"] = &fstest.MapFile{Data: []byte("BROTLI")}
+	dist["assets/index-AbC123.js.gz"] = &fstest.MapFile{Data: []byte("GZIP")}
+	h, err := New(dist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for accept, want := range map[string]string{
+		"gzip, deflate, br":    "br",
+		"gzip;q=1.0, br;q=0":   "gzip",
+		"gzip":                 "gzip",
+		"*":                    "br",
+		"identity":             "",
+		"":                     "",
+		"br;q=0.000, gzip;q=0": "",
+	} {
+		req := httptest.NewRequest(http.MethodGet, "/assets/index-AbC123.js", nil)
+		if accept != "" {
+			req.Header.Set("Accept-Encoding", accept)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		body := map[string]string{"br": "BROTLI", "gzip": "GZIP", "": "console.log('app')"}[want]
+		if rec.Code != 200 || rec.Header().Get("Content-Encoding") != want || rec.Body.String() != body {
+			t.Errorf("Accept-Encoding %q: %d %q %q", accept, rec.Code, rec.Header().Get("Content-Encoding"), rec.Body.String())
+		}
+		if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "text/javascript") {
+			t.Errorf("Accept-Encoding %q: Content-Type %q", accept, ct)
+		}
+		if rec.Header().Get("Vary") != "Accept-Encoding" || rec.Header().Get("Cache-Control") != cacheImmutable {
+			t.Errorf("Accept-Encoding %q: headers %v", accept, rec.Header())
+		}
+	}
+	// A file without variants is served as it is, with no Vary.
+	req := httptest.NewRequest(http.MethodGet, "/assets/vendor-Xy9.js", nil)
+	req.Header.Set("Accept-Encoding", "br")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Header().Get("Content-Encoding") != "" || rec.Header().Get("Vary") != "" {
+		t.Errorf("plain file: %v", rec.Header())
+	}
+}
