@@ -511,6 +511,23 @@ function checkSeed004Message(m, { jobIds, flowId, routines, extraTypes = [] }, w
       assert.ok(['subscribe', 'unsubscribe', 'subscribe_all'].includes(m.action), `${where}: action`)
       assert.ok(Array.isArray(m.events), `${where}: events`)
       break
+    case 'breakpoint_hit': {
+      assert.ok(jobIds.includes(m.job_id), `${where}: job_id`)
+      isoTime(m.timestamp, `${where}: timestamp`)
+      const b = m.breakpoint
+      assert.equal(typeof b, 'object', `${where}: breakpoint`)
+      for (const k of ['breakpoint_id', 'type', 'routine_id', 'slot_name', 'event_name']) assert.ok(k in b, `${where}: breakpoint.${k}`)
+      assert.ok(['routine', 'slot', 'event', 'step'].includes(b.type), `${where}: breakpoint.type`)
+      assert.ok(routines.includes(b.routine_id), `${where}: breakpoint.routine_id`)
+      assert.equal(m.context.routine_id, b.routine_id, `${where}: context.routine_id`)
+      assert.equal(typeof m.context.variables, 'object', `${where}: context.variables`)
+      break
+    }
+    case 'breakpoint_resumed':
+      assert.ok(jobIds.includes(m.job_id), `${where}: job_id`)
+      assert.ok('breakpoint_id' in m, `${where}: breakpoint_id`)
+      assert.ok(['over', 'into', 'out', 'continue'].includes(m.data.step_mode), `${where}: data.step_mode`)
+      break
   }
 }
 
@@ -693,6 +710,42 @@ for (const [name, url] of ${JSON.stringify([
       [],
       'no error, no disconnect',
     )
+    assert.deepEqual(pageErrors(problems), [])
+  } finally {
+    await page.close()
+  }
+})
+
+test("seed 004: the usage block's breakpoint_hit handler fires at a breakpoint set over REST", async () => {
+  const { page, problems } = await originPage()
+  try {
+    await page.addScriptTag({ content: OBSERVE_004 })
+    await createFlow(server.url, okFlow('seed-bp'))
+    const bp = await rest(server.url, 'POST', '/api/flows/seed-bp/breakpoints', { type: 'routine', routine_id: 'double' })
+    assert.equal(bp.status, 201, JSON.stringify(bp.body))
+    const job = await startJob('seed-bp', { value: 21 })
+    await page.addScriptTag({ content: `${seed004Client(job)}\nwindow.__observe('usage', client)\n` })
+    await waitInPage(
+      page,
+      () => window.__console.some((l) => l[0] === 'log' && l[1] === 'Breakpoint hit at' && l[2] === 'double'),
+      null,
+      "the usage block's breakpoint_hit handler",
+    )
+    const resumed = await rest(server.url, 'POST', `/api/jobs/${job}/debug/resume`)
+    assert.equal(resumed.status, 200, JSON.stringify(resumed.body))
+    for (let i = 0; ; i++) {
+      const j = await rest(server.url, 'GET', `/api/jobs/${job}`)
+      if (j.body.status === 'completed') break
+      assert.ok(i < 200, `job ${job} is ${j.body.status}`)
+      await sleep(50)
+    }
+    const raw = await page.evaluate(() => window.__raw.usage)
+    const hit = raw.find((m) => m.type === 'breakpoint_hit')
+    assert.equal(hit.breakpoint.breakpoint_id, hit.paused_at.breakpoint_id)
+    assert.equal(hit.breakpoint.type, 'routine')
+    assert.deepEqual(hit.context.variables.data, { value: 21 })
+    const ctx = { jobIds: [job], flowId: 'seed-bp', routines: OK_ROUTINES }
+    for (const [i, m] of raw.entries()) checkSeed004Message(m, ctx, `message ${i} ${JSON.stringify(m)}`)
     assert.deepEqual(pageErrors(problems), [])
   } finally {
     await page.close()
