@@ -66,16 +66,16 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if n, err := st.MarkInterrupted(ctx); err != nil {
+	hist := history.New(st, st.Writer, history.Options{Logger: cfg.Logger})
+	if n, err := failInterrupted(ctx, st, hist); err != nil {
 		st.Close()
 		return nil, err
 	} else if n > 0 {
-		cfg.Logger.Warn("marked jobs interrupted by the last shutdown as failed", "jobs", n)
+		cfg.Logger.Warn("ended the jobs the last run left active as failed (interrupted)", "jobs", n)
 	}
 	reg := engine.NewRegistry()
 	routines.Register(reg)
 	bus := events.NewBus(st.Writer)
-	hist := history.New(st, st.Writer, history.Options{Logger: cfg.Logger})
 	dbg, err := debug.New(ctx, st, historyFrames{hist}, debug.Options{Logger: cfg.Logger})
 	if err != nil {
 		st.Close()

@@ -57,6 +57,25 @@ func (s *Store) GetJob(ctx context.Context, id string) (events.JobState, error) 
 	return row.state(true)
 }
 
+// ActiveJobs lists the jobs whose record says they have not ended (at
+// start: the jobs the last run left active), with their routine states.
+func (s *Store) ActiveJobs(ctx context.Context) ([]events.JobState, error) {
+	var rows []jobRow
+	if err := s.r.SelectContext(ctx, &rows, `SELECT `+jobColumns+`, routine_states FROM jobs
+		WHERE status IN ('pending', 'running', 'paused') ORDER BY id`); err != nil {
+		return nil, fmt.Errorf("list active jobs: %w", err)
+	}
+	out := make([]events.JobState, 0, len(rows))
+	for i := range rows {
+		js, err := rows[i].state(true)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, js)
+	}
+	return out, nil
+}
+
 // JobFilter selects jobs; empty fields match everything.
 type JobFilter struct {
 	FlowID string

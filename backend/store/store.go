@@ -162,17 +162,6 @@ func (s *Store) tx(ctx context.Context, fn func(*sqlx.Tx) error) error {
 	return tx.Commit()
 }
 
-// MarkInterrupted fails every job that was still active when the process
-// stopped; it runs at start, before the engine takes new jobs.
-func (s *Store) MarkInterrupted(ctx context.Context) (int64, error) {
-	res, err := s.w.ExecContext(ctx, `UPDATE jobs SET status = 'failed', error = 'interrupted', completed_at = ?
-		WHERE status IN ('pending', 'running', 'paused')`, time.Now().UnixNano())
-	if err != nil {
-		return 0, fmt.Errorf("mark interrupted jobs: %w", err)
-	}
-	return res.RowsAffected()
-}
-
 func nanos(t time.Time) int64 { return t.UnixNano() }
 
 func nanosPtr(t *time.Time) *int64 {

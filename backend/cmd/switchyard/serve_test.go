@@ -118,3 +118,57 @@ func TestServeShutsDownCleanlyOnSIGTERM(t *testing.T) {
 		t.Fatalf("after restart: %d %+v", code, job)
 	}
 }
+
+// TestJobsLeftActiveByACrashEnd kills the real binary (SIGKILL) while a job
+// runs: after a restart the job has failed as interrupted with a terminal
+// job_failed event after its last one (so every stream of it ends), and its
+// record shows where it was.
+func TestJobsLeftActiveByACrashEnd(t *testing.T) {
+	bin := binary(t)
+	data := t.TempDir()
+	cmd, url := serveProcess(t, bin, data)
+	resp, err := http.Post(url+"/api/jobs", "application/json", strings.NewReader(`{"flow_id":"slow-steps","params":{"name":"ada"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var job struct {
+		JobID         string                    `json:"job_id"`
+		Status        string                    `json:"status"`
+		Error         string                    `json:"error"`
+		RoutineStates map[string]map[string]any `json:"routine_states"`
+	}
+	json.NewDecoder(resp.Body).Decode(&job)
+	resp.Body.Close()
+	// Let it run a step, and its events reach the store (a read syncs the log).
+	time.Sleep(300 * time.Millisecond)
+	var before struct {
+		Events []map[string]any `json:"events"`
+	}
+	getJSON(t, url+"/api/jobs/"+job.JobID+"/events", &before)
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+
+	_, url2 := serveProcess(t, bin, data)
+	if code := getJSON(t, url2+"/api/jobs/"+job.JobID, &job); code != 200 || job.Status != "failed" || !strings.Contains(job.Error, "interrupted") {
+		t.Fatalf("after the crash: %d %+v", code, job)
+	}
+	started := 0
+	for _, st := range job.RoutineStates {
+		if st["status"] != "pending" {
+			started++
+		}
+	}
+	var after struct {
+		Events []map[string]any `json:"events"`
+	}
+	getJSON(t, url2+"/api/jobs/"+job.JobID+"/events", &after)
+	n := len(after.Events)
+	if n <= len(before.Events) || after.Events[n-1]["type"] != "job_failed" || after.Events[n-1]["seq"] != float64(n) {
+		t.Fatalf("events after the crash: %d then %d, last %v", len(before.Events), n, after.Events[n-1])
+	}
+	if started == 0 {
+		t.Fatalf("the record lost where the job was: %+v", job.RoutineStates)
+	}
+}
