@@ -37,8 +37,14 @@ type Config struct {
 	MaxConcurrent int
 	Version       string
 	Logger        *slog.Logger
-	// Streams tunes the WebSocket endpoints (heartbeat, origins, queues).
+	// Streams tunes the WebSocket endpoints (heartbeat, origins, queues);
+	// its AllowedOrigins may also write to the REST API.
 	Streams ws.Config
+	// AllowedHosts are host names the server answers to besides loopback
+	// ones (and the address it listens on); other Host headers are refused,
+	// which stops DNS rebinding. Listening on every interface without a
+	// list accepts any host.
+	AllowedHosts []string
 }
 
 // Server is a running Switchyard instance.
@@ -99,7 +105,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
-	r.Use(requestLog(cfg.Logger), recovery(cfg.Logger))
+	r.Use(requestLog(cfg.Logger), recovery(cfg.Logger), newGuard(cfg.Addr, cfg.AllowedHosts, cfg.Streams.AllowedOrigins).handle)
 	api.New(api.Deps{Flows: st, Jobs: st, Log: st.Writer, Engine: eng, Debug: dbg, History: hist, Logger: cfg.Logger, Version: cfg.Version}).Register(r)
 	if cfg.Streams.Logger == nil {
 		cfg.Streams.Logger = cfg.Logger

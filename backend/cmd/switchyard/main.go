@@ -76,7 +76,8 @@ func serve(args []string) error {
 	pingEvery := fs.Duration("ws-ping-interval", envDuration("SWITCHYARD_WS_PING_INTERVAL", 20*time.Second), "WebSocket ping interval (SWITCHYARD_WS_PING_INTERVAL)")
 	wsTimeout := fs.Duration("ws-timeout", envDuration("SWITCHYARD_WS_TIMEOUT", 60*time.Second), "close a WebSocket peer silent this long (SWITCHYARD_WS_TIMEOUT)")
 	heartbeat := fs.Duration("ws-heartbeat-interval", envDuration("SWITCHYARD_WS_HEARTBEAT_INTERVAL", 30*time.Second), "seed 004 JSON ping interval (SWITCHYARD_WS_HEARTBEAT_INTERVAL)")
-	origins := fs.String("allowed-origins", env("SWITCHYARD_ALLOWED_ORIGINS", ""), "comma-separated browser origins allowed to open streams besides the server's own (SWITCHYARD_ALLOWED_ORIGINS)")
+	origins := fs.String("allowed-origins", env("SWITCHYARD_ALLOWED_ORIGINS", ""), "comma-separated browser origins allowed to open streams and write to the API besides the server's own (SWITCHYARD_ALLOWED_ORIGINS)")
+	hosts := fs.String("allowed-hosts", env("SWITCHYARD_ALLOWED_HOSTS", ""), "comma-separated host names the server answers to besides loopback ones and its listen address (SWITCHYARD_ALLOWED_HOSTS)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -92,7 +93,8 @@ func serve(args []string) error {
 	defer stop()
 	srv, err := server.New(ctx, server.Config{
 		Addr: *addr, DataDir: *data, Examples: *examples, MaxConcurrent: *maxConc, Version: version, Logger: logger,
-		Streams: ws.Config{PingInterval: *pingEvery, PongTimeout: *wsTimeout, HeartbeatInterval: *heartbeat, AllowedOrigins: splitList(*origins)},
+		Streams:      ws.Config{PingInterval: *pingEvery, PongTimeout: *wsTimeout, HeartbeatInterval: *heartbeat, AllowedOrigins: splitList(*origins)},
+		AllowedHosts: splitList(*hosts),
 	})
 	if err != nil {
 		return err
