@@ -15,7 +15,7 @@ import (
 // another site may not write to it (cross-origin, or with a body that is
 // not JSON or YAML: text/plain is what a form or a no-preflight fetch
 // sends), and a page reached through another host name (DNS rebinding)
-// may not use it at all. Every answer carries headers that keep the UI out
+// may not use it at all. The UI's answers carry headers that keep it out
 // of frames and limit what it may load.
 type guard struct {
 	anyHost bool            // the server listens on every interface and no host list was given
@@ -42,21 +42,24 @@ func newGuard(addr string, allowedHosts, allowedOrigins []string) *guard {
 	return g
 }
 
-// securityHeaders go on every answer. The UI loads only its own files and
-// talks only to its own origin; React and the graph set inline styles.
-var securityHeaders = map[string]string{
+// uiHeaders go on the UI's answers (the API's are JSON, never rendered):
+// the UI loads only its own files and talks only to its own origin; React
+// and the graph set inline styles.
+var uiHeaders = map[string]string{
 	"Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
 		"connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'",
-	"X-Frame-Options":        "DENY",
-	"Referrer-Policy":        "no-referrer",
-	"X-Content-Type-Options": "nosniff",
+	"X-Frame-Options": "DENY",
+	"Referrer-Policy": "no-referrer",
 }
 
 func (g *guard) handle(c *gin.Context) {
-	for k, v := range securityHeaders {
-		c.Header(k, v)
-	}
 	r := c.Request
+	c.Header("X-Content-Type-Options", "nosniff")
+	if !strings.HasPrefix(r.URL.Path, "/api/") {
+		for k, v := range uiHeaders {
+			c.Header(k, v)
+		}
+	}
 	if !g.hostAllowed(r.Host) {
 		refuse(c, http.StatusForbidden, "HOST_NOT_ALLOWED",
 			fmt.Sprintf("host %q is not a name of this server (allow it with --allowed-hosts)", r.Host))

@@ -76,6 +76,9 @@ func TestBrowsersCannotBeUsedAgainstTheServer(t *testing.T) {
 	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") || !strings.Contains(csp, "script-src 'self'") {
 		t.Errorf("CSP %q", csp)
 	}
+	if resp, _ := send(t, base, "GET", "/api/health", "", "", "", ""); resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Errorf("the API answer lacks nosniff: %v", resp.Header)
+	}
 }
 
 func TestWildcardListenAcceptsAnyHostUnlessListed(t *testing.T) {
