@@ -32,6 +32,7 @@ type JobStore interface {
 	ListJobs(ctx context.Context, f store.JobFilter) ([]events.JobState, int, error)
 	Events(ctx context.Context, jobID string, since int64, limit int) ([]events.Event, error)
 	Logs(ctx context.Context, jobID string, f store.LogFilter) ([]store.LogLine, int, error)
+	DeleteJob(ctx context.Context, id string) error
 }
 
 // EventLog is the durable log's writer; Sync waits until everything
@@ -103,6 +104,7 @@ func (a *API) Register(r *gin.Engine) {
 	g.POST("/jobs", a.createJob)
 	g.GET("/jobs", a.listJobs)
 	g.GET("/jobs/:id", a.getJob)
+	g.DELETE("/jobs/:id", a.deleteJob)
 	g.POST("/jobs/:id/pause", a.controlJob("pause", a.Engine.Pause, false))
 	g.POST("/jobs/:id/resume", a.resumeJob)
 	g.POST("/jobs/:id/cancel", a.controlJob("cancel", a.Engine.Cancel, true))

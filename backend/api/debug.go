@@ -26,6 +26,9 @@ type Debugger interface {
 	Variables(ctx context.Context, jobID string, frameIndex int) (debug.Variables, error)
 	SetVariable(ctx context.Context, jobID, name string, value any, pauseID string) (debug.Variables, error)
 	Evaluate(ctx context.Context, jobID, expression string, frameIndex int) (debug.EvalResult, error)
+	// Flush stores what the debugger holds back (hit counts, inherited
+	// breakpoints), e.g. before a job is deleted.
+	Flush(ctx context.Context) error
 }
 
 func (a *API) registerDebug(g *gin.RouterGroup) {

@@ -20,6 +20,8 @@ type History interface {
 	StateAt(ctx context.Context, jobID string, at int64) (*history.State, error)
 	Activations(ctx context.Context, jobID string, q history.ActivationQuery) ([]history.Activation, int, error)
 	Activation(ctx context.Context, jobID string, id int64) (*history.Activation, error)
+	// Forget drops what is cached of a deleted job.
+	Forget(jobID string)
 }
 
 func (a *API) registerHistory(g *gin.RouterGroup) {

@@ -128,6 +128,27 @@ func (a *API) getJob(c *gin.Context) {
 	}
 }
 
+// deleteJob deletes a finished job and everything of it (events, logs,
+// breakpoints, history). An active job must be cancelled first.
+func (a *API) deleteJob(c *gin.Context) {
+	id := c.Param("id")
+	if live, ok := a.Engine.Job(id); ok {
+		fail(c, http.StatusConflict, "JOB_ACTIVE", fmt.Sprintf("job %s is %s: cancel it before deleting it", id, live.Status))
+		return
+	}
+	a.syncLog(c) // nothing of the job may still be on its way to the store
+	if err := a.Debug.Flush(c.Request.Context()); err != nil {
+		a.internal(c, err)
+		return
+	}
+	if err := a.Jobs.DeleteJob(c.Request.Context(), id); err != nil {
+		a.storeError(c, "JOB", err)
+		return
+	}
+	a.History.Forget(id)
+	c.Status(http.StatusNoContent)
+}
+
 // controlJob runs a job action. With awaitEnd (cancel) it answers once the
 // job has ended, or after cancelWait, so the answer normally shows the
 // outcome: running activations see their context cancelled and routines

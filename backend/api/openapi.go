@@ -656,6 +656,13 @@ func (b *specBuilder) jobPaths() {
 		ok:     http.StatusOK, okResp: oaJSON("The job (live state while it is active).", b.ref("Job")),
 		errors: []int{http.StatusNotFound, http.StatusServiceUnavailable},
 	})
+	b.add(http.MethodDelete, "/api/jobs/{id}", oaOp{
+		id: "deleteJob", tag: "jobs", summary: "Delete a finished job with its events, logs, breakpoints and history",
+		desc:   "An active job must be cancelled first (409 JOB_ACTIVE).",
+		params: openapi3.Parameters{jobID},
+		ok:     http.StatusNoContent, okResp: openapi3.NewResponse().WithDescription("Deleted."),
+		errors: []int{http.StatusNotFound, http.StatusConflict},
+	})
 	for _, c := range []struct{ action, summary, desc string }{
 		{"pause", "Pause a job", "Only a running job can be paused; it pauses once its running activations end (pause_requested meanwhile)."},
 		{"resume", "Resume a job", "Only a paused (or pausing) job can be resumed."},

@@ -47,9 +47,16 @@ func exerciseDebugger(c *contract) {
 	c.waitJob(job, "completed")
 	c.post(http.StatusConflict, "/api/jobs/"+job+"/debug/resume", "", "")
 	c.post(http.StatusConflict, "/api/jobs/"+job+"/breakpoints", jsonCT, `{"routine_id": "double"}`)
+	// Deleting the finished job deletes its breakpoints and history with it.
+	c.send(http.StatusNoContent, http.MethodDelete, "/api/jobs/"+job, "", "", false)
+	c.get(http.StatusNotFound, "/api/jobs/"+job+"/breakpoints")
+	c.get(http.StatusNotFound, "/api/jobs/"+job+"/state")
+	c.get(http.StatusNotFound, "/api/jobs/"+job+"/events")
+	c.send(http.StatusNotFound, http.MethodDelete, "/api/jobs/"+job, "", "", false)
 
 	again := c.startJob(`{"flow_id": "orders", "params": {"value": 3}}`)
 	c.waitJob(again, "paused")
+	c.send(http.StatusConflict, http.MethodDelete, "/api/jobs/"+again, "", "", false)
 	c.post(http.StatusOK, "/api/jobs/"+again+"/debug/resume", "", "")
 	c.waitJob(again, "completed")
 	c.send(http.StatusNoContent, http.MethodDelete, "/api/flows/orders/breakpoints/"+flowBP, "", "", false)

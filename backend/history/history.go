@@ -596,6 +596,15 @@ func (s *Service) release(e *entry) {
 	e.mu.Unlock()
 }
 
+// Forget drops what is cached of a job (it was deleted).
+func (s *Service) Forget(jobID string) {
+	s.mu.Lock()
+	if e := s.jobs[jobID]; e != nil && e.elem != nil {
+		s.removeLocked(e)
+	}
+	s.mu.Unlock()
+}
+
 // forget drops an entry that turned out not to be a job.
 func (s *Service) forget(e *entry) {
 	s.mu.Lock()

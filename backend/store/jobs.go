@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/switchyard/switchyard/backend/events"
 )
 
@@ -74,6 +76,31 @@ func (s *Store) ActiveJobs(ctx context.Context) ([]events.JobState, error) {
 		out = append(out, js)
 	}
 	return out, nil
+}
+
+// DeleteJob deletes a finished job with everything of it: its events,
+// log lines, breakpoints and history checkpoints. The caller makes sure
+// nothing of the job is still on its way to the store.
+func (s *Store) DeleteJob(ctx context.Context, id string) error {
+	return s.tx(ctx, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM jobs WHERE id = ?`, id)
+		if err != nil {
+			return fmt.Errorf("delete job %s: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("job %q: %w", id, ErrNotFound)
+		}
+		for _, q := range []string{
+			`DELETE FROM event_chunks WHERE job_id = ?`,
+			`DELETE FROM logs WHERE job_id = ?`,
+			`DELETE FROM history_checkpoints WHERE job_id = ?`,
+		} {
+			if _, err := tx.ExecContext(ctx, q, id); err != nil {
+				return fmt.Errorf("delete job %s: %w", id, err)
+			}
+		}
+		return deleteBreakpointsOf(ctx, tx, ScopeJob, id)
+	})
 }
 
 // JobFilter selects jobs; empty fields match everything.

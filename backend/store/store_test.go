@@ -175,3 +175,45 @@ func TestMigrationsApplyOnce(t *testing.T) {
 	s := open(t, dir) // second open must not re-run 0001 (it would fail on CREATE TABLE)
 	s.Close()
 }
+
+func TestDeleteJobDeletesEverythingOfIt(t *testing.T) {
+	s := open(t, t.TempDir())
+	defer s.Close()
+	ctx := context.Background()
+	publishJob(s.Writer, "job_1", 50, events.StatusCompleted)
+	publishJob(s.Writer, "job_2", 5, events.StatusCompleted)
+	if err := s.Writer.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	bp := store.Breakpoint{ID: "bp_1", Scope: store.ScopeJob, ScopeID: "job_1", Type: "routine", RoutineID: "a", Enabled: true, CreatedAt: time.Now()}
+	if err := s.CreateBreakpoints(ctx, []store.Breakpoint{bp}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveCheckpoints(ctx, "job_1", 1, []store.Checkpoint{{Seq: 10, Body: []byte(`{}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteJob(ctx, "job_1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetJob(ctx, "job_1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("job after delete: %v", err)
+	}
+	if evs, _ := s.Events(ctx, "job_1", 0, 100); len(evs) != 0 {
+		t.Fatalf("%d events after delete", len(evs))
+	}
+	if logs, n, _ := s.Logs(ctx, "job_1", store.LogFilter{Limit: 10}); n != 0 || len(logs) != 0 {
+		t.Fatalf("%d logs after delete", n)
+	}
+	if bps, _ := s.Breakpoints(ctx, store.ScopeJob, "job_1"); len(bps) != 0 {
+		t.Fatalf("breakpoints after delete: %+v", bps)
+	}
+	if _, found, _ := s.LoadCheckpoint(ctx, "job_1", 1, 10); found {
+		t.Fatal("checkpoint after delete")
+	}
+	if evs, _ := s.Events(ctx, "job_2", 0, 100); len(evs) == 0 {
+		t.Fatal("the other job lost its events")
+	}
+	if err := s.DeleteJob(ctx, "job_1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("second delete: %v", err)
+	}
+}
