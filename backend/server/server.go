@@ -45,6 +45,9 @@ type Config struct {
 	// which stops DNS rebinding. Listening on every interface without a
 	// list accepts any host.
 	AllowedHosts []string
+	// ReadTimeout bounds the time a request takes to arrive, body included
+	// [1m].
+	ReadTimeout time.Duration
 }
 
 // Server is a running Switchyard instance.
@@ -126,7 +129,15 @@ func (s *Server) Run(ctx context.Context, ready func(addr string)) error {
 		s.Close(context.Background())
 		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
 	}
-	srv := &http.Server{Handler: s.Handler, ReadHeaderTimeout: 10 * time.Second}
+	// A request has ReadTimeout to arrive whole (a client trickling a body
+	// must not hold a connection for ever); answers are not bounded, as
+	// streams and long waits are answers. WebSockets clear the deadline
+	// when they upgrade.
+	readTimeout := s.cfg.ReadTimeout
+	if readTimeout <= 0 {
+		readTimeout = time.Minute
+	}
+	srv := &http.Server{Handler: s.Handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: readTimeout, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	s.Engine.SetServerURL(serverURL(ln.Addr().String()))
