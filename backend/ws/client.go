@@ -259,6 +259,9 @@ func (c *client) subscribe(action string, types []string) []any {
 			c.filter = map[string]bool{}
 		}
 		for _, t := range types {
+			if !slices.Contains(allTypes, t) && !c.filter[t] && c.unknownTypesLocked() >= maxUnknownTypes {
+				continue // a client naming ever new types must not grow the set (and every reply) without end
+			}
 			c.filter[t] = true
 		}
 	case "unsubscribe":
@@ -294,5 +297,19 @@ func (c *client) subscribe(action string, types []string) []any {
 var allTypes = []string{
 	"job_started", "job_completed", "job_failed", "job_paused", "job_resumed", "job_cancelled",
 	"routine_started", "routine_completed", "routine_failed",
-	"breakpoint_hit", "breakpoint_resumed", "execution_event", "metrics", "log",
+	"breakpoint_hit", "breakpoint_resumed", "execution_event", "metrics", "log", "variable_changed",
+}
+
+// maxUnknownTypes bounds the types a subscription keeps that the server
+// never sends (kept, and listed back, as the client asked).
+const maxUnknownTypes = 32
+
+func (c *client) unknownTypesLocked() int {
+	n := 0
+	for t := range c.filter {
+		if !slices.Contains(allTypes, t) {
+			n++
+		}
+	}
+	return n
 }
