@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/switchyard/switchyard/backend/events"
 	"github.com/switchyard/switchyard/backend/history"
 )
 
@@ -22,6 +23,8 @@ type History interface {
 	Activation(ctx context.Context, jobID string, id int64) (*history.Activation, error)
 	// Forget drops what is cached of a deleted job.
 	Forget(jobID string)
+	// Scan reads a job's events without their payloads.
+	Scan(ctx context.Context, jobID string, fn func(ev *events.Event) error) error
 }
 
 func (a *API) registerHistory(g *gin.RouterGroup) {

@@ -260,20 +260,13 @@ func (a *API) jobMetrics(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 10*time.Second)
 	defer cancel()
 	m := newMetrics(js)
-	var since int64
-	for {
-		page, err := a.Jobs.Events(ctx, js.JobID, since, 10000)
-		if err != nil {
-			a.storeError(c, "JOB", err)
-			return
-		}
-		for i := range page {
-			m.add(&page[i])
-		}
-		if len(page) < 10000 {
-			break
-		}
-		since = page[len(page)-1].Seq
+	err := a.History.Scan(ctx, js.JobID, func(ev *events.Event) error {
+		m.add(ev)
+		return nil
+	})
+	if err != nil {
+		a.storeError(c, "JOB", err)
+		return
 	}
 	c.JSON(http.StatusOK, m.finish())
 }
