@@ -2,9 +2,10 @@ package debug
 
 import (
 	"context"
-	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
@@ -74,6 +75,7 @@ type compiled struct {
 	logTmpl   *routines.Template // non-nil: a logpoint, which never pauses
 	hits      *atomic.Int64
 	warned    *atomic.Bool // a run-time condition failure was logged
+	tail      []byte       // a flow breakpoint's part of its copies' record (recordTail)
 }
 
 // compile checks a breakpoint's expressions. Errors are InvalidErrors: the
@@ -81,6 +83,9 @@ type compiled struct {
 func compile(rec store.Breakpoint) (*compiled, error) {
 	c := &compiled{rec: rec, hits: new(atomic.Int64), warned: new(atomic.Bool)}
 	c.hits.Store(rec.HitCount)
+	if rec.Scope == store.ScopeFlow {
+		c.tail = recordTail(rec)
+	}
 	var err error
 	if rec.Condition != "" {
 		if c.condition, err = routines.CompileCondition(rec.Condition); err != nil {
@@ -212,10 +217,13 @@ func checkPorts(rec store.Breakpoint, plan *engine.Plan) error {
 	return nil
 }
 
+// newID returns prefix and 12 random hex digits. Ids name breakpoints, they
+// guard nothing: the fast generator does (jobs of a flow with breakpoints
+// take one per copy).
 func newID(prefix string) string {
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	return prefix + hex.EncodeToString(b[:])
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], rand.Uint64())
+	return prefix + hex.EncodeToString(b[:6])
 }
 
 // hitCondition is an IDE debugger's hit count condition: "5" stops at the

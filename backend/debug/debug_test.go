@@ -637,3 +637,43 @@ func checkCallStack(t *testing.T, s *srv, id string) {
 		t.Fatalf("evaluate in frame 9: %+v", r)
 	}
 }
+
+// After a job ends its breakpoints are read from what was stored and from
+// its job_started record: copies that never matched, edited and deleted
+// ones come back as they were.
+func TestBreakpointsOfAFinishedJob(t *testing.T) {
+	s := startServer(t, "")
+	s.flow(itemsYAML)
+	never := s.addBreakpoint("/api/flows/items", `{"routine_id": "work", "condition": "data > 100"}`)
+	edited := s.addBreakpoint("/api/flows/items", `{"routine_id": "done", "condition": "false"}`)
+	dropped := s.addBreakpoint("/api/flows/items", `{"routine_id": "fan", "condition": "false"}`)
+	id := s.start("items", `{"items": [1, 2]}`, true)
+	s.wait(id, paused)
+	copies := map[string]breakpoint{}
+	for _, bp := range s.breakpoints("/api/jobs/" + id) {
+		copies[*bp.InheritedFrom] = bp
+	}
+	s.call(http.StatusOK, http.MethodPut, "/api/jobs/"+id+"/breakpoints/"+copies[edited.ID].ID, `{"enabled": false}`, nil)
+	s.call(http.StatusNoContent, http.MethodDelete, "/api/jobs/"+id+"/breakpoints/"+copies[dropped.ID].ID, "", nil)
+	own := s.addBreakpoint("/api/jobs/"+id, `{"routine_id": "work", "log_message": "saw {{ data }}"}`)
+	s.call(http.StatusOK, http.MethodPost, "/api/jobs/"+id+"/debug/resume", "", nil)
+	s.wait(id, finished)
+
+	got := s.breakpoints("/api/jobs/" + id)
+	var summary []string
+	for _, bp := range got {
+		from := "-"
+		if bp.InheritedFrom != nil {
+			from = *bp.InheritedFrom
+		}
+		summary = append(summary, fmt.Sprintf("%s:%s:%v:%d", bp.ID, from, bp.Enabled, bp.HitCount))
+	}
+	want := []string{
+		fmt.Sprintf("%s:%s:true:0", copies[never.ID].ID, never.ID),
+		fmt.Sprintf("%s:%s:false:0", copies[edited.ID].ID, edited.ID),
+		fmt.Sprintf("%s:-:true:2", own.ID),
+	}
+	if strings.Join(summary, " ") != strings.Join(want, " ") {
+		t.Fatalf("breakpoints of the finished job\n got %v\nwant %v", summary, want)
+	}
+}

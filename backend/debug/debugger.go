@@ -7,6 +7,7 @@ package debug
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,15 +22,15 @@ import (
 	"github.com/switchyard/switchyard/backend/store"
 )
 
-// Store keeps breakpoints and their hit counts.
+// Store keeps breakpoints and their hit counts, and reads the job
+// records and logs the debugger looks back at.
 type Store interface {
-	CreateBreakpoints(ctx context.Context, bps []store.Breakpoint) error
+	PutBreakpoints(ctx context.Context, bps []store.Breakpoint) error
 	Breakpoints(ctx context.Context, scope, scopeID string) ([]store.Breakpoint, error)
-	UpdateBreakpoint(ctx context.Context, bp store.Breakpoint) error
 	DeleteBreakpoint(ctx context.Context, id string) error
-	SetHitCounts(ctx context.Context, counts map[string]int64) error
 	GetFlow(ctx context.Context, id string, version int) (*flow.Flow, error)
 	GetJob(ctx context.Context, id string) (events.JobState, error)
+	Events(ctx context.Context, jobID string, since int64, limit int) ([]events.Event, error)
 }
 
 // Engine is what the debugger needs of the engine besides the hooks.
@@ -61,13 +62,16 @@ type Debugger struct {
 	opts     Options
 	eng      Engine // set by Attach: the engine is built with the debugger as its hooks
 
-	mu       sync.Mutex                          // guards writes of sessions and flowBPs, and sessions' bps lists
+	// mu guards writes of sessions and flowBPs, and sessions' bps lists. It
+	// is taken with a job's lock held (JobEnded), so it is never held while
+	// calling the engine.
+	mu       sync.Mutex
 	sessions atomic.Pointer[map[string]*session] // active jobs being debugged; copy on write
 	flowBPs  map[string][]*compiled              // flow id → its breakpoints
 
+	flushMu  sync.Mutex // orders flushes and deletions, so a flush never revives a deleted copy
 	dirtyMu  sync.Mutex
-	dirty    map[string]int64   // hit counts not yet stored
-	copies   []store.Breakpoint // inherited breakpoints not yet stored
+	dirty    map[string]*compiled // breakpoints hit since the last flush
 	stop     chan struct{}
 	stopOnce sync.Once
 	stopped  sync.WaitGroup
@@ -89,7 +93,7 @@ func New(ctx context.Context, st Store, ancestry Ancestry, opts Options) (*Debug
 		opts.Logger = slog.Default()
 	}
 	d := &Debugger{store: st, ancestry: ancestry, opts: opts, flowBPs: map[string][]*compiled{},
-		dirty: map[string]int64{}, stop: make(chan struct{})}
+		dirty: map[string]*compiled{}, stop: make(chan struct{})}
 	d.sessions.Store(&map[string]*session{})
 	recs, err := st.Breakpoints(ctx, store.ScopeFlow, "")
 	if err != nil {
@@ -138,33 +142,30 @@ func (d *Debugger) flusher() {
 	}
 }
 
-// Flush stores the breakpoints jobs inherited and the hit counts counted
-// since the last flush.
+// Flush stores the hit counts counted since the last flush (a job's copy
+// of a flow breakpoint gets its row with its first hit).
 func (d *Debugger) Flush(ctx context.Context) error {
+	d.flushMu.Lock()
+	defer d.flushMu.Unlock()
 	d.dirtyMu.Lock()
-	counts, copies := d.dirty, d.copies
-	d.dirty, d.copies = map[string]int64{}, nil
+	hit := d.dirty
+	d.dirty = map[string]*compiled{}
 	d.dirtyMu.Unlock()
-	if err := d.store.CreateBreakpoints(ctx, copies); err != nil {
-		d.dirtyMu.Lock()
-		d.copies = append(copies, d.copies...)
-		for id, n := range counts {
-			if _, newer := d.dirty[id]; !newer {
-				d.dirty[id] = n
-			}
-		}
-		d.dirtyMu.Unlock()
-		return err
+	recs := make([]store.Breakpoint, 0, len(hit))
+	for _, c := range hit {
+		rec := c.rec
+		rec.HitCount = c.hits.Load()
+		recs = append(recs, rec)
 	}
-	if err := d.store.SetHitCounts(ctx, counts); err != nil {
+	if err := d.store.PutBreakpoints(ctx, recs); err != nil {
 		d.dirtyMu.Lock()
-		for id, n := range counts { // keep them for the next try unless newer
+		for id, c := range hit { // for the next try, unless hit again meanwhile
 			if _, newer := d.dirty[id]; !newer {
-				d.dirty[id] = n
+				d.dirty[id] = c
 			}
 		}
 		d.dirtyMu.Unlock()
-		return err
+		return fmt.Errorf("store breakpoint hit counts: %w", err)
 	}
 	return nil
 }
@@ -172,7 +173,7 @@ func (d *Debugger) Flush(ctx context.Context) error {
 func (d *Debugger) countHit(c *compiled) int64 {
 	n := c.hits.Add(1)
 	d.dirtyMu.Lock()
-	d.dirty[c.rec.ID] = n
+	d.dirty[c.rec.ID] = c
 	d.dirtyMu.Unlock()
 	return n
 }
@@ -204,39 +205,44 @@ func (d *Debugger) setSessionLocked(jobID string, s *session) {
 
 // JobStarting copies the flow's breakpoints into the new job and arms
 // stop_on_entry, before the first activation is queued. The copies are
-// stored by the next flush, with other jobs' in one transaction: a row
-// write per breakpoint per job would cost more than the job.
-func (d *Debugger) JobStarting(j engine.StartedJob) {
+// recorded in the job's job_started event rather than as rows: a row per
+// breakpoint per job would cost more than the job. A copy gets a row once
+// it is hit or changed.
+func (d *Debugger) JobStarting(j engine.StartedJob) map[string]any {
 	d.mu.Lock()
 	flowBPs := d.flowBPs[j.Plan.Flow.ID]
 	d.mu.Unlock()
 	if len(flowBPs) == 0 && !j.StopOnEntry {
-		return
+		return nil
 	}
 	s := newSession(d, j.JobID, j.Plan)
 	if j.StopOnEntry {
 		s.step = step{mode: stepNext}
 	}
-	var recs []store.Breakpoint
+	record := []byte{'['}
+	now := time.Now().UTC()
 	for _, fb := range flowBPs {
 		rec := fb.rec
 		rec.ID, rec.Scope, rec.ScopeID, rec.InheritedFrom = newID("bp_"), store.ScopeJob, j.JobID, fb.rec.ID
-		rec.HitCount, rec.CreatedAt = 0, time.Now().UTC()
+		rec.HitCount, rec.CreatedAt = 0, now
 		if err := checkPorts(rec, j.Plan); err != nil {
 			d.opts.Logger.Warn("flow breakpoint not copied: the job's flow version lacks its routine", "breakpoint", fb.rec.ID, "job", j.JobID, "err", err)
 			continue
 		}
-		c := fb.copyAs(rec)
-		recs = append(recs, rec)
-		s.bps = append(s.bps, c)
+		s.bps = append(s.bps, fb.copyAs(rec))
+		if len(record) > 1 {
+			record = append(record, ',')
+		}
+		record = appendRecord(record, rec.ID, fb)
 	}
-	d.dirtyMu.Lock()
-	d.copies = append(d.copies, recs...)
-	d.dirtyMu.Unlock()
 	s.publishBPs()
 	d.mu.Lock()
 	d.setSessionLocked(j.JobID, s)
 	d.mu.Unlock()
+	if len(s.bps) == 0 {
+		return nil
+	}
+	return map[string]any{inheritedKey: json.RawMessage(append(record, ']'))}
 }
 
 // JobEnded forgets the job's session. It runs with the job's lock held, so
@@ -370,7 +376,7 @@ func (d *Debugger) CreateBreakpoint(ctx context.Context, scope, id string, in Br
 	if err != nil {
 		return Breakpoint{}, err
 	}
-	if err := d.store.CreateBreakpoints(ctx, []store.Breakpoint{rec}); err != nil {
+	if err := d.store.PutBreakpoints(ctx, []store.Breakpoint{rec}); err != nil {
 		return Breakpoint{}, err
 	}
 	d.mu.Lock()
@@ -396,20 +402,7 @@ func (d *Debugger) Breakpoints(ctx context.Context, scope, id string) ([]Breakpo
 	if list != nil || scope == store.ScopeFlow {
 		return views(list), nil
 	}
-	if err := d.Flush(ctx); err != nil {
-		return nil, err
-	}
-	recs, err := d.store.Breakpoints(ctx, scope, id)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Breakpoint, 0, len(recs))
-	for _, rec := range recs {
-		c := &compiled{rec: rec, hits: new(atomic.Int64)}
-		c.hits.Store(rec.HitCount)
-		out = append(out, c.view())
-	}
-	return out, nil
+	return d.storedJobBreakpoints(ctx, id)
 }
 
 // listLocked is the in-memory list of a scope: a flow's, or an active
@@ -464,10 +457,8 @@ func (d *Debugger) UpdateBreakpoint(ctx context.Context, scope, id, bpID string,
 	if err != nil {
 		return Breakpoint{}, err
 	}
-	if err := d.Flush(ctx); err != nil { // an inherited copy may not be stored yet
-		return Breakpoint{}, err
-	}
-	if err := d.store.UpdateBreakpoint(ctx, rec); err != nil {
+	rec.HitCount = old.hits.Load()
+	if err := d.store.PutBreakpoints(ctx, []store.Breakpoint{rec}); err != nil {
 		return Breakpoint{}, err
 	}
 	d.replace(scope, id, s, bpID, c)
@@ -481,19 +472,38 @@ func (d *Debugger) DeleteBreakpoint(ctx context.Context, scope, id, bpID string)
 		return err
 	}
 	d.mu.Lock()
-	found := slices.ContainsFunc(d.listLocked(scope, id, s), func(c *compiled) bool { return c.rec.ID == bpID })
+	list := d.listLocked(scope, id, s)
+	i := slices.IndexFunc(list, func(c *compiled) bool { return c.rec.ID == bpID })
+	var c *compiled
+	if i >= 0 {
+		c = list[i]
+	}
 	d.mu.Unlock()
-	if !found {
+	if c == nil {
 		return fmt.Errorf("%w: %s has no breakpoint %q", ErrBreakpointNotFound, id, bpID)
 	}
-	if err := d.Flush(ctx); err != nil { // an inherited copy may not be stored yet
+	d.replace(scope, id, s, bpID, nil) // no more hits from here on
+	return d.forget(ctx, c)
+}
+
+// forget deletes a breakpoint from the store; a job's copy of a flow
+// breakpoint is marked deleted instead, since the job's record lists it.
+func (d *Debugger) forget(ctx context.Context, c *compiled) error {
+	d.flushMu.Lock()
+	defer d.flushMu.Unlock()
+	d.dirtyMu.Lock()
+	delete(d.dirty, c.rec.ID)
+	d.dirtyMu.Unlock()
+	if c.rec.InheritedFrom == "" {
+		err := d.store.DeleteBreakpoint(ctx, c.rec.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil // deleted meanwhile
+		}
 		return err
 	}
-	if err := d.store.DeleteBreakpoint(ctx, bpID); err != nil {
-		return err
-	}
-	d.replace(scope, id, s, bpID, nil)
-	return nil
+	rec := c.rec
+	rec.Deleted, rec.HitCount = true, c.hits.Load()
+	return d.store.PutBreakpoints(ctx, []store.Breakpoint{rec})
 }
 
 // replace swaps (c non-nil) or removes a breakpoint in its in-memory list.

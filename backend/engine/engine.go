@@ -31,11 +31,12 @@ type Sink interface {
 // every emit; either may block until released (it must return when ctx is
 // done) after calling Activation.Park, so that a held activation does not
 // count as running and the job can still be paused or cancelled around it.
-// JobStarting runs before a job's first activation is queued, JobEnded once
+// JobStarting runs before a job's first activation is queued; the fields it
+// returns are recorded in the job_started event's data. JobEnded runs once
 // its terminal event is published (with the job's lock held: it must not call
 // back into the job).
 type Hooks interface {
-	JobStarting(j StartedJob)
+	JobStarting(j StartedJob) map[string]any
 	BeforeActivation(ctx context.Context, a *Activation) error
 	// BeforeEmit returns the data to emit (the debugger may have changed it).
 	BeforeEmit(ctx context.Context, a *Activation, event string, data any) (any, error)
@@ -147,10 +148,11 @@ func (e *Engine) Start(req StartRequest) (events.JobState, error) {
 	}
 	e.jobs[j.state.JobID] = j
 	e.mu.Unlock()
+	var startData map[string]any
 	if h := e.opts.Hooks; h != nil {
-		h.JobStarting(StartedJob{JobID: j.state.JobID, Plan: plan, StopOnEntry: req.StopOnEntry})
+		startData = h.JobStarting(StartedJob{JobID: j.state.JobID, Plan: plan, StopOnEntry: req.StopOnEntry})
 	}
-	return j.start(entry, slot), nil
+	return j.start(entry, slot, startData), nil
 }
 
 // Plan compiles a flow version, cached by flow id and version.

@@ -451,9 +451,9 @@ func (h *holdHook) BeforeEmit(ctx context.Context, a *engine.Activation, event s
 	return data, nil
 }
 
-func (h *holdHook) JobStarting(engine.StartedJob)      {}
-func (h *holdHook) AfterActivation(*engine.Activation) {}
-func (h *holdHook) JobEnded(string)                    {}
+func (h *holdHook) JobStarting(engine.StartedJob) map[string]any { return nil }
+func (h *holdHook) AfterActivation(*engine.Activation)           {}
+func (h *holdHook) JobEnded(string)                              {}
 
 func TestHookHoldsOneActivationWhileJobPausesAndResumes(t *testing.T) {
 	rec := newRecorder(t)

@@ -62,12 +62,18 @@ func newJob(e *Engine, plan *Plan, id, entry string, params any) *job {
 	return j
 }
 
-func (j *job) start(entry *node, slot string) events.JobState {
+// start publishes job_started (with the hooks' fields in its data) and
+// queues the entry activation.
+func (j *job) start(entry *node, slot string, hookData map[string]any) events.JobState {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	data := map[string]any{"entry_routine": entry.id, "params": j.state.Params}
+	for k, v := range hookData {
+		data[k] = v
+	}
 	j.publishLocked(&events.Event{
 		Type: events.JobStarted,
-		Data: map[string]any{"entry_routine": entry.id, "params": j.state.Params},
+		Data: data,
 		Job:  j.startSnapshotLocked(),
 	})
 	if t := j.plan.Flow.Timeout(); t > 0 {

@@ -197,7 +197,7 @@ type holder struct {
 	once    sync.Once
 }
 
-func (h *holder) JobStarting(engine.StartedJob) {}
+func (h *holder) JobStarting(engine.StartedJob) map[string]any { return nil }
 func (h *holder) BeforeActivation(ctx context.Context, a *engine.Activation) error {
 	if a.RoutineID != h.routine {
 		return nil

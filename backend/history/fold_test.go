@@ -53,7 +53,7 @@ func (s *snapper) of(jobID string) map[int64]events.JobState {
 	return s.snaps[jobID]
 }
 
-func (s *snapper) JobStarting(engine.StartedJob) {}
+func (s *snapper) JobStarting(engine.StartedJob) map[string]any { return nil }
 func (s *snapper) BeforeActivation(_ context.Context, a *engine.Activation) error {
 	s.take(a.JobID())
 	return nil

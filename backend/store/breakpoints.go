@@ -31,28 +31,32 @@ type Breakpoint struct {
 	Enabled       bool      `db:"enabled"`
 	HitCount      int64     `db:"hit_count"`
 	InheritedFrom string    `db:"inherited_from"`
+	Deleted       bool      `db:"deleted"` // a job's deleted copy of a flow breakpoint
 	CreatedAt     time.Time `db:"-"`
 	CreatedNanos  int64     `db:"created_at"`
 }
 
 const breakpointColumns = `id, scope, scope_id, type, routine_id, slot, event, condition, hit_condition,
-	log_message, enabled, hit_count, inherited_from, created_at`
+	log_message, enabled, hit_count, inherited_from, deleted, created_at`
 
-// CreateBreakpoints stores new breakpoints in one transaction (jobs' copies
-// of flow breakpoints come in batches of thousands).
-func (s *Store) CreateBreakpoints(ctx context.Context, bps []Breakpoint) error {
+// PutBreakpoints stores breakpoints in one transaction, new ones or new
+// states of stored ones (edits, hit counts, deletion marks).
+func (s *Store) PutBreakpoints(ctx context.Context, bps []Breakpoint) error {
 	if len(bps) == 0 {
 		return nil
 	}
 	return s.tx(ctx, func(tx *sqlx.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO breakpoints (`+breakpointColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO breakpoints (`+breakpointColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET condition = excluded.condition, hit_condition = excluded.hit_condition,
+				log_message = excluded.log_message, enabled = excluded.enabled, hit_count = excluded.hit_count,
+				deleted = excluded.deleted`)
 		if err != nil {
 			return fmt.Errorf("store breakpoints: %w", err)
 		}
 		defer stmt.Close()
 		for _, b := range bps {
 			if _, err := stmt.ExecContext(ctx, b.ID, b.Scope, b.ScopeID, b.Type, b.RoutineID, b.Slot, b.Event, b.Condition,
-				b.HitCondition, b.LogMessage, b.Enabled, b.HitCount, b.InheritedFrom, nanos(b.CreatedAt)); err != nil {
+				b.HitCondition, b.LogMessage, b.Enabled, b.HitCount, b.InheritedFrom, b.Deleted, nanos(b.CreatedAt)); err != nil {
 				return fmt.Errorf("store breakpoint %s: %w", b.ID, err)
 			}
 		}
@@ -80,19 +84,6 @@ func (s *Store) Breakpoints(ctx context.Context, scope, scopeID string) ([]Break
 	return rows, nil
 }
 
-// UpdateBreakpoint stores the editable fields of bp.
-func (s *Store) UpdateBreakpoint(ctx context.Context, bp Breakpoint) error {
-	res, err := s.w.NamedExecContext(ctx, `UPDATE breakpoints SET condition = :condition, hit_condition = :hit_condition,
-		log_message = :log_message, enabled = :enabled WHERE id = :id`, &bp)
-	if err != nil {
-		return fmt.Errorf("update breakpoint %s: %w", bp.ID, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("breakpoint %q: %w", bp.ID, ErrNotFound)
-	}
-	return nil
-}
-
 // DeleteBreakpoint removes one breakpoint.
 func (s *Store) DeleteBreakpoint(ctx context.Context, id string) error {
 	res, err := s.w.ExecContext(ctx, `DELETE FROM breakpoints WHERE id = ?`, id)
@@ -103,21 +94,6 @@ func (s *Store) DeleteBreakpoint(ctx context.Context, id string) error {
 		return fmt.Errorf("breakpoint %q: %w", id, ErrNotFound)
 	}
 	return nil
-}
-
-// SetHitCounts stores hit counts (breakpoint id → count) in one transaction.
-func (s *Store) SetHitCounts(ctx context.Context, counts map[string]int64) error {
-	if len(counts) == 0 {
-		return nil
-	}
-	return s.tx(ctx, func(tx *sqlx.Tx) error {
-		for id, n := range counts {
-			if _, err := tx.ExecContext(ctx, `UPDATE breakpoints SET hit_count = ? WHERE id = ?`, n, id); err != nil {
-				return fmt.Errorf("store hit count of %s: %w", id, err)
-			}
-		}
-		return nil
-	})
 }
 
 // deleteBreakpointsOf removes the breakpoints of a scope (a deleted flow).

@@ -186,7 +186,7 @@ func TestDeleteJobDeletesEverythingOfIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	bp := store.Breakpoint{ID: "bp_1", Scope: store.ScopeJob, ScopeID: "job_1", Type: "routine", RoutineID: "a", Enabled: true, CreatedAt: time.Now()}
-	if err := s.CreateBreakpoints(ctx, []store.Breakpoint{bp}); err != nil {
+	if err := s.PutBreakpoints(ctx, []store.Breakpoint{bp}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.SaveCheckpoints(ctx, "job_1", 1, []store.Checkpoint{{Seq: 10, Body: []byte(`{}`)}}); err != nil {
