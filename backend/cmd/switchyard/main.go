@@ -78,7 +78,9 @@ func serve(args []string) error {
 	heartbeat := fs.Duration("ws-heartbeat-interval", envDuration("SWITCHYARD_WS_HEARTBEAT_INTERVAL", 30*time.Second), "seed 004 JSON ping interval (SWITCHYARD_WS_HEARTBEAT_INTERVAL)")
 	origins := fs.String("allowed-origins", env("SWITCHYARD_ALLOWED_ORIGINS", ""), "comma-separated browser origins allowed to open streams and write to the API besides the server's own (SWITCHYARD_ALLOWED_ORIGINS)")
 	hosts := fs.String("allowed-hosts", env("SWITCHYARD_ALLOWED_HOSTS", ""), "comma-separated host names the server answers to besides loopback ones and its listen address (SWITCHYARD_ALLOWED_HOSTS)")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return nil // the flags were printed, as asked
+	} else if err != nil {
 		return err
 	}
 	var lvl slog.Level

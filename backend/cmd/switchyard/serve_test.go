@@ -172,3 +172,12 @@ func TestJobsLeftActiveByACrashEnd(t *testing.T) {
 		t.Fatalf("the record lost where the job was: %+v", job.RoutineStates)
 	}
 }
+
+func TestServeHelpExitsZero(t *testing.T) {
+	if err := run([]string{"serve", "--help"}); err != nil {
+		t.Fatalf("serve --help: %v", err)
+	}
+	if err := run([]string{"serve", "--no-such-flag"}); err == nil {
+		t.Fatal("an unknown flag was accepted")
+	}
+}
