@@ -26,7 +26,14 @@ type createJobRequest struct {
 	StopOnEntry bool `json:"stop_on_entry"`
 }
 
+// maxWait bounds ?wait= of POST /api/jobs.
+const maxWait = 10 * time.Minute
+
 func (a *API) createJob(c *gin.Context) {
+	wait, ok := waitQuery(c)
+	if !ok {
+		return
+	}
 	body, ok := readBody(c)
 	if !ok {
 		return
@@ -73,6 +80,50 @@ func (a *API) createJob(c *gin.Context) {
 	}
 	// The job is durable before it is acknowledged.
 	a.syncLog(c)
+	if wait > 0 {
+		a.awaitJob(c, js, wait)
+		return
+	}
+	c.JSON(http.StatusCreated, js)
+}
+
+// waitQuery reads ?wait= (a duration such as 30s; 0 or absent: do not
+// wait), answering 400 itself.
+func waitQuery(c *gin.Context) (time.Duration, bool) {
+	raw := c.Query("wait")
+	if raw == "" {
+		return 0, true
+	}
+	d, err := time.ParseDuration(raw)
+	if err != nil || d < 0 || d > maxWait {
+		fail(c, http.StatusBadRequest, "BAD_QUERY", fmt.Sprintf("wait must be a duration between 0s and %s such as 30s, got %q", maxWait, raw))
+		return 0, false
+	}
+	return d, true
+}
+
+// awaitJob answers a synchronous run: 201 with the ended job (status,
+// result, error) once it ends, or 202 with the job as it runs when wait is
+// up first.
+func (a *API) awaitJob(c *gin.Context, started events.JobState, wait time.Duration) {
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-a.Engine.Done(started.JobID):
+	case <-t.C:
+		if live, ok := a.Engine.Job(started.JobID); ok {
+			c.JSON(http.StatusAccepted, live)
+			return
+		} // else it ended just now
+	case <-c.Request.Context().Done():
+		return // the client left; the job runs on
+	}
+	a.syncLog(c)
+	js, err := a.Jobs.GetJob(c.Request.Context(), started.JobID)
+	if err != nil {
+		a.storeError(c, "JOB", err)
+		return
+	}
 	c.JSON(http.StatusCreated, js)
 }
 

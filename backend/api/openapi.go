@@ -470,6 +470,7 @@ type oaOp struct {
 	body                   *openapi3.RequestBody
 	ok                     int // success status
 	okResp                 *openapi3.Response
+	alsoOK                 map[int]*openapi3.Response // other success statuses
 	errors                 []int
 }
 
@@ -486,6 +487,9 @@ func (b *specBuilder) add(method, path string, o oaOp) {
 		op.RequestBody = &openapi3.RequestBodyRef{Value: o.body}
 	}
 	op.Responses.Set(strconv.Itoa(o.ok), &openapi3.ResponseRef{Value: o.okResp})
+	for status, resp := range o.alsoOK {
+		op.Responses.Set(strconv.Itoa(status), &openapi3.ResponseRef{Value: resp})
+	}
 	for _, status := range append(o.errors, http.StatusInternalServerError) {
 		for _, e := range oaErrors {
 			if e.status == status {
@@ -636,7 +640,9 @@ func (b *specBuilder) jobPaths() {
 				"params":           oaAny("The job's input, passed to the entry routine ({} if omitted or null).").NewRef(),
 				"stop_on_entry":    oaBool("Pause in the debugger before the first activation.").NewRef(),
 			})))},
-		ok: http.StatusCreated, okResp: oaJSON("The started job.", b.ref("Job")),
+		params: openapi3.Parameters{oaQuery("wait", "Answer when the job ends, waiting at most this long (a duration such as 30s, up to 10m).", oaStr(""))},
+		ok:     http.StatusCreated, okResp: oaJSON("The started job; with wait, the ended job (status, result, error).", b.ref("Job")),
+		alsoOK: map[int]*openapi3.Response{http.StatusAccepted: oaJSON("With wait: the job still runs after that long; its state now.", b.ref("Job"))},
 		errors: []int{http.StatusBadRequest, http.StatusNotFound, http.StatusRequestEntityTooLarge,
 			http.StatusUnprocessableEntity, http.StatusServiceUnavailable},
 	})

@@ -68,4 +68,13 @@ func exerciseDebugger(c *contract) {
 	}
 	c.post(http.StatusOK, "/api/expressions/check", jsonCT, `{"expression": "hello {{ data.x }}", "as": "template"}`)
 	c.post(http.StatusBadRequest, "/api/expressions/check", jsonCT, `{"expression": "1", "as": "sql"}`)
+
+	// Synchronous runs: the ended job, or the running one once wait is up.
+	ended := c.object(c.post(http.StatusCreated, "/api/jobs?wait=20s", jsonCT, `{"flow_id": "orders", "params": {"value": 4}}`))
+	if ended["status"] != "completed" || ended["result"] == nil {
+		c.t.Errorf("synchronous run: %v", ended)
+	}
+	c.post(http.StatusAccepted, "/api/jobs?wait=10ms", jsonCT, `{"flow_id": "slow", "params": {}}`)
+	c.post(http.StatusBadRequest, "/api/jobs?wait=forever", jsonCT, `{"flow_id": "orders"}`)
+	c.post(http.StatusBadRequest, "/api/jobs?wait=11m", jsonCT, `{"flow_id": "orders"}`)
 }
