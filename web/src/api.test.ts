@@ -99,6 +99,52 @@ describe('createApi', () => {
     expect(f.calls[1].init?.body).toBeUndefined()
   })
 
+  it('calls the debugger and breakpoint endpoints with their bodies', async () => {
+    const f = fakeFetch((_url, init) => (init?.method === 'DELETE' ? new Response(null, { status: 204 }) : json(200, {})))
+    const api = createApi(f.fetch)
+    await api.getFlowVersion('orders', 3)
+    await api.listBreakpoints('jobs', 'j1')
+    await api.createBreakpoint('flows', 'orders', { type: 'routine', routine_id: 'double' })
+    await api.updateBreakpoint('jobs', 'j1', 'bp_1', { condition: 'data.value > 1' })
+    await api.deleteBreakpoint('jobs', 'j1', 'bp_1')
+    await api.checkExpression('data.value >', 'condition')
+    await api.variables('j1', 2)
+    await api.setVariable('j1', 'data.value', 10, 'pause_3')
+    await api.evaluate('j1', 'data', 0)
+    await api.debugCommand('j1', 'step-over', 'pause_3')
+    await api.startJob({ flow_id: 'orders', params: { value: 1 }, stop_on_entry: true })
+    expect(f.calls.map((c) => `${c.init?.method} ${c.url}`)).toEqual([
+      'GET /api/flows/orders?version=3',
+      'GET /api/jobs/j1/breakpoints',
+      'POST /api/flows/orders/breakpoints',
+      'PUT /api/jobs/j1/breakpoints/bp_1',
+      'DELETE /api/jobs/j1/breakpoints/bp_1',
+      'POST /api/expressions/check',
+      'GET /api/jobs/j1/debug/variables?frame_index=2',
+      'PUT /api/jobs/j1/debug/variables/data.value',
+      'POST /api/jobs/j1/debug/evaluate',
+      'POST /api/jobs/j1/debug/step-over',
+      'POST /api/jobs',
+    ])
+    const body = (i: number) => JSON.parse(String(f.calls[i].init?.body))
+    expect(body(2)).toEqual({ type: 'routine', routine_id: 'double' })
+    expect(body(5)).toEqual({ expression: 'data.value >', as: 'condition' })
+    expect(body(7)).toEqual({ value: 10, pause_id: 'pause_3' })
+    expect(body(8)).toEqual({ expression: 'data', frame_index: 0 })
+    expect(body(9)).toEqual({ pause_id: 'pause_3' })
+    expect(body(10)).toEqual({ flow_id: 'orders', params: { value: 1 }, stop_on_entry: true })
+  })
+
+  it('shows a stale step as the server says it', async () => {
+    const f = fakeFetch(() =>
+      json(409, { error: { code: 'PAUSE_STALE', message: 'stale pause_id: "pause_2" was answered already; the job is now at pause_3' } }),
+    )
+    const err = (await createApi(f.fetch).debugCommand('j1', 'resume', 'pause_2').catch((e: unknown) => e)) as ApiError
+    expect(err).toBeInstanceOf(ApiError)
+    expect(err.code).toBe('PAUSE_STALE')
+    expect(err.message).toMatch(/now at pause_3/)
+  })
+
   it('returns the DSL as text', async () => {
     const f = fakeFetch(() => new Response('flow_id: a\n', { status: 200, headers: { 'Content-Type': 'application/yaml' } }))
     const api = createApi(f.fetch)

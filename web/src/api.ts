@@ -71,7 +71,92 @@ export interface Job {
   events?: number
   pause_requested?: boolean
   routine_states?: Record<string, RoutineState>
+  /** "breakpoint" when the job is stopped in the debugger. */
+  pause_reason?: string | null
+  paused_at?: PausedAt | null
 }
+
+/** Where a job stopped in the debugger (docs/debugger.md). */
+export interface PausedAt {
+  breakpoint_id: string | null
+  type: 'routine' | 'slot' | 'event' | 'step' | string
+  activation_id: number
+  routine_id: string
+  slot_name?: string | null
+  event_name?: string | null
+  pause_id: string
+}
+
+export type BreakpointType = 'routine' | 'slot' | 'event'
+
+export interface Breakpoint {
+  breakpoint_id: string
+  type: BreakpointType | string
+  routine_id: string
+  slot_name?: string | null
+  event_name?: string | null
+  condition?: string | null
+  hit_condition?: string | null
+  log_message?: string | null
+  enabled: boolean
+  hit_count: number
+  inherited_from?: string | null
+}
+
+export interface BreakpointList {
+  breakpoints: Breakpoint[]
+  total: number
+}
+
+export interface NewBreakpoint {
+  type: BreakpointType
+  routine_id: string
+  slot_name?: string
+  event_name?: string
+  condition?: string | null
+  hit_condition?: string | null
+  log_message?: string | null
+  enabled?: boolean
+}
+
+export type BreakpointPatch = Partial<Pick<Breakpoint, 'condition' | 'hit_condition' | 'log_message' | 'enabled'>>
+
+/** Whose breakpoints: a job's or a flow's. */
+export type BreakpointScope = 'jobs' | 'flows'
+
+export interface ExpressionCheck {
+  ok: boolean
+  error?: string | null
+}
+
+export interface CallFrame {
+  frame_index: number
+  activation_id: number
+  routine_id: string
+  slot_name?: string | null
+  event_name?: string | null
+  data?: unknown
+}
+
+export interface CallStack {
+  call_stack: CallFrame[]
+}
+
+export interface Variables {
+  frame_index: number
+  data: unknown
+  routine?: { id: string; kind: string; config?: unknown; state?: unknown }
+  shared?: unknown
+  job?: { id: string; flow_id: string; params?: unknown }
+}
+
+export interface EvalResult {
+  result: unknown
+  type: string
+  error?: string | null
+}
+
+export type DebugCommand = 'resume' | 'step-over' | 'step-into' | 'step-out'
 
 export interface LogEntry {
   seq: number
@@ -120,6 +205,7 @@ export interface StartJobRequest {
   flow_id: string
   entry_routine_id?: string
   params?: unknown
+  stop_on_entry?: boolean
 }
 
 export type JobAction = 'pause' | 'resume' | 'cancel'
@@ -215,6 +301,18 @@ export interface Api {
   startJob(req: StartJobRequest): Promise<Job>
   jobAction(id: string, action: JobAction): Promise<Job>
   getJobLogs(id: string, q?: LogQuery): Promise<LogList>
+  /** A flow at one version (the one a job runs). */
+  getFlowVersion(id: string, version?: number): Promise<Flow>
+  listBreakpoints(scope: BreakpointScope, id: string): Promise<BreakpointList>
+  createBreakpoint(scope: BreakpointScope, id: string, bp: NewBreakpoint): Promise<Breakpoint>
+  updateBreakpoint(scope: BreakpointScope, id: string, bpId: string, patch: BreakpointPatch): Promise<Breakpoint>
+  deleteBreakpoint(scope: BreakpointScope, id: string, bpId: string): Promise<void>
+  checkExpression(expression: string, as: 'condition' | 'expression' | 'template'): Promise<ExpressionCheck>
+  callStack(id: string): Promise<CallStack>
+  variables(id: string, frameIndex: number): Promise<Variables>
+  setVariable(id: string, name: string, value: unknown, pauseId?: string): Promise<Variables>
+  evaluate(id: string, expression: string, frameIndex: number): Promise<EvalResult>
+  debugCommand(id: string, command: DebugCommand, pauseId?: string): Promise<unknown>
 }
 
 export function createApi(fetchImpl: FetchLike = (input, init) => fetch(input, init), base = ''): Api {
@@ -272,6 +370,24 @@ export function createApi(fetchImpl: FetchLike = (input, init) => fetch(input, i
     startJob: (req) => json<Job>('POST', '/api/jobs', req),
     jobAction: (id, action) => json<Job>('POST', `/api/jobs/${enc(id)}/${action}`),
     getJobLogs: (id, q = {}) => json<LogList>('GET', `/api/jobs/${enc(id)}/logs${buildQuery({ ...q })}`),
+    getFlowVersion: (id, version) => json<Flow>('GET', `/api/flows/${enc(id)}${buildQuery({ version })}`),
+    listBreakpoints: (scope, id) => json<BreakpointList>('GET', `/api/${scope}/${enc(id)}/breakpoints`),
+    createBreakpoint: (scope, id, bp) => json<Breakpoint>('POST', `/api/${scope}/${enc(id)}/breakpoints`, bp),
+    updateBreakpoint: (scope, id, bpId, patch) =>
+      json<Breakpoint>('PUT', `/api/${scope}/${enc(id)}/breakpoints/${enc(bpId)}`, patch),
+    deleteBreakpoint: async (scope, id, bpId) => {
+      await request('DELETE', `/api/${scope}/${enc(id)}/breakpoints/${enc(bpId)}`)
+    },
+    checkExpression: (expression, as) => json<ExpressionCheck>('POST', '/api/expressions/check', { expression, as }),
+    callStack: (id) => json<CallStack>('GET', `/api/jobs/${enc(id)}/debug/call-stack`),
+    variables: (id, frameIndex) =>
+      json<Variables>('GET', `/api/jobs/${enc(id)}/debug/variables${buildQuery({ frame_index: frameIndex })}`),
+    setVariable: (id, name, value, pauseId) =>
+      json<Variables>('PUT', `/api/jobs/${enc(id)}/debug/variables/${enc(name)}`, pauseId ? { value, pause_id: pauseId } : { value }),
+    evaluate: (id, expression, frameIndex) =>
+      json<EvalResult>('POST', `/api/jobs/${enc(id)}/debug/evaluate`, { expression, frame_index: frameIndex }),
+    debugCommand: (id, command, pauseId) =>
+      json<unknown>('POST', `/api/jobs/${enc(id)}/debug/${command}`, pauseId ? { pause_id: pauseId } : {}),
   }
 }
 

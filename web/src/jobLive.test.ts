@@ -93,6 +93,31 @@ describe('JobLive', () => {
     expect(m.job?.status).toBe('running')
   })
 
+  it('forgets where the debugger stopped once the stream says the job runs on, and asks for a refetch', () => {
+    const m = new JobLive()
+    const pausedAt = {
+      breakpoint_id: null,
+      type: 'step',
+      activation_id: 1,
+      routine_id: 'start',
+      slot_name: 'trigger',
+      event_name: null,
+      pause_id: 'pause_1',
+    }
+    m.snapshot(job({ events: 3, status: 'paused', pause_reason: 'breakpoint', paused_at: pausedAt }))
+    const resumed = m.apply(msg(5, 'status', { status: 'running', data: { state: 'running' } }))
+    expect(resumed.lifecycle).toBe(true)
+    expect(m.job?.paused_at).toBeNull()
+    expect(m.job?.pause_reason).toBeNull()
+    // Paused again: the stream does not say where, so the page refetches (lifecycle).
+    const again = m.apply(msg(10, 'status', { status: 'running', data: { state: 'paused' } }))
+    expect(again.lifecycle).toBe(true)
+    expect(m.job?.status).toBe('paused')
+    expect(m.job?.paused_at).toBeNull()
+    expect(m.snapshot(job({ events: 10, status: 'paused', pause_reason: 'breakpoint', paused_at: { ...pausedAt, pause_id: 'pause_2' } }))).toBe(true)
+    expect(m.job?.paused_at?.pause_id).toBe('pause_2')
+  })
+
   it('refuses a snapshot older than what the stream applied, unless it is final', () => {
     const m = new JobLive()
     m.snapshot(job({ events: 2 }))

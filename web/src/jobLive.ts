@@ -119,6 +119,11 @@ export class JobLive {
         if (!status) return NOTHING
         const data = obj(msg.data) ?? {}
         const next: Job = { ...j, status }
+        // Where the debugger stopped is only known from REST (the page refetches on lifecycle changes).
+        if (status !== 'paused') {
+          next.paused_at = null
+          next.pause_reason = null
+        }
         if (typeof data.progress === 'number') next.progress = data.progress
         if (typeof data.current_node === 'string') next.current_node = data.current_node
         if (status === 'completed') next.progress = 1

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Connection, RoutineSpec } from './api'
-import { DEFAULT_LAYOUT, layoutFlow, parseEndpoint } from './layout'
+import { DEFAULT_LAYOUT, layoutFlow, parseEndpoint, VIEW_PADDING, viewFor } from './layout'
 
 const r = (kind: string): RoutineSpec => ({ kind })
 
@@ -54,9 +54,12 @@ describe('layoutFlow', () => {
     const [a, b] = layer2.sort((x, y) => x.y - y.y)
     expect(b.y - a.y).toBeGreaterThanOrEqual(DEFAULT_LAYOUT.nodeHeight)
     expect(l.edges.map((e) => e.label)).toEqual(['output→input', 'true→input', 'false→input'])
-    // The single nodes of the other layers are centred on the two-node layer.
+    // The single nodes of the other layers sit between the two branches.
     const start = l.nodes.find((n) => n.id === 'start')!
-    expect(start.y).toBeCloseTo((a.y + b.y) / 2)
+    expect(start.y).toBeGreaterThanOrEqual(a.y)
+    expect(start.y).toBeLessThanOrEqual(b.y)
+    expect(a.order).toBe(0)
+    expect(b.order).toBe(1)
   })
 
   it('breaks cycles and marks the closing edge', () => {
@@ -100,7 +103,59 @@ describe('layoutFlow', () => {
     expect(two).toEqual(one)
   })
 
+  it('never overlaps nodes of a wide, branchy flow and keeps every edge going right', () => {
+    const routines: Record<string, RoutineSpec> = { start: r('input') }
+    const conns: Connection[] = []
+    for (let i = 0; i < 5; i++) {
+      routines[`a${i}`] = r('transform')
+      routines[`b${i}`] = r('log')
+      conns.push({ from: 'start.output', to: `a${i}.input` }, { from: `a${i}.output`, to: `b${i}.input` })
+      conns.push({ from: `b${i}.output`, to: 'join.input' })
+    }
+    routines.join = r('merge')
+    const l = layoutFlow(routines, conns)
+    const { nodeWidth: w, nodeHeight: h } = DEFAULT_LAYOUT
+    for (const p of l.nodes) {
+      for (const q of l.nodes) {
+        if (p === q) continue
+        const apart = p.x + w <= q.x || q.x + w <= p.x || p.y + h <= q.y || q.y + h <= p.y
+        expect(apart, `${p.id} overlaps ${q.id}`).toBe(true)
+      }
+    }
+    const pos = Object.fromEntries(l.nodes.map((n) => [n.id, n]))
+    for (const e of l.edges) expect(pos[e.source].x).toBeLessThan(pos[e.target].x)
+    expect(l.width).toBe(Math.max(...l.nodes.map((n) => n.x)) + w)
+  })
+
   it('lays out an empty flow', () => {
     expect(layoutFlow({}, [])).toEqual({ nodes: [], edges: [], width: 0, height: 0 })
+  })
+})
+
+describe('viewFor', () => {
+  it('shows a small flow whole, centred, never above 100 %', () => {
+    const v = viewFor(600, 84, 1200, 300, 0.8)
+    expect(v).toMatchObject({ zoom: 1, fits: true })
+    const availW = 1200 - VIEW_PADDING.left - VIEW_PADDING.right
+    expect(v.x).toBeCloseTo(VIEW_PADDING.left + (availW - 600) / 2)
+    expect(v.x).toBeGreaterThanOrEqual(VIEW_PADDING.left)
+  })
+
+  it('zooms out down to the readable minimum to fit', () => {
+    const v = viewFor(1300, 84, 1200, 300, 0.8)
+    expect(v.fits).toBe(true)
+    expect(v.zoom).toBeGreaterThanOrEqual(0.8)
+    expect(v.zoom).toBeLessThan(1)
+  })
+
+  it('starts a flow too wide to read whole at its entry, at the minimum zoom', () => {
+    const v = viewFor(2400, 84, 1200, 300, 0.8)
+    expect(v).toMatchObject({ zoom: 0.8, fits: false, x: VIEW_PADDING.left })
+  })
+
+  it('fits a large flow (small minimum zoom) whole', () => {
+    const v = viewFor(4000, 800, 1200, 560, 0.1)
+    expect(v.fits).toBe(true)
+    expect(4000 * v.zoom).toBeLessThanOrEqual(1200 - VIEW_PADDING.left - VIEW_PADDING.right + 1e-6)
   })
 })

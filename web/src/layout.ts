@@ -1,3 +1,4 @@
+import dagre from '@dagrejs/dagre'
 import type { Connection, RoutineSpec } from './api'
 
 export interface Endpoint {
@@ -8,8 +9,11 @@ export interface Endpoint {
 export interface LayoutNode {
   id: string
   kind: string
+  /** Column (rank) from the left, 0-based. */
   layer: number
+  /** Position inside the column, top to bottom, 0-based. */
   order: number
+  /** Top-left corner. */
   x: number
   y: number
 }
@@ -35,11 +39,13 @@ export interface Layout {
 export interface LayoutOptions {
   nodeWidth: number
   nodeHeight: number
+  /** Horizontal gap between columns. */
   gapX: number
+  /** Vertical gap between nodes of a column. */
   gapY: number
 }
 
-export const DEFAULT_LAYOUT: LayoutOptions = { nodeWidth: 170, nodeHeight: 56, gapX: 90, gapY: 36 }
+export const DEFAULT_LAYOUT: LayoutOptions = { nodeWidth: 176, nodeHeight: 84, gapX: 96, gapY: 32 }
 
 /** Splits "routine.port" at the last dot; a bare "routine" has an empty port. */
 export function parseEndpoint(s: string): Endpoint {
@@ -50,17 +56,46 @@ export function parseEndpoint(s: string): Endpoint {
 
 const byId = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
 
+/** Marks edges that close a cycle, by a depth-first search from the sources in id order. */
+function markBackEdges(ids: string[], edges: LayoutEdge[]): void {
+  const out = new Map<string, LayoutEdge[]>(ids.map((id) => [id, []]))
+  const indeg = new Map<string, number>(ids.map((id) => [id, 0]))
+  for (const e of edges) {
+    out.get(e.source)!.push(e)
+    indeg.set(e.target, indeg.get(e.target)! + 1)
+  }
+  for (const list of out.values()) list.sort((a, b) => byId(a.target, b.target) || byId(a.id, b.id))
+  const state = new Map<string, 0 | 1 | 2>(ids.map((id) => [id, 0]))
+  const roots = [...ids.filter((id) => indeg.get(id) === 0), ...ids.filter((id) => indeg.get(id)! > 0)]
+  for (const root of roots) {
+    if (state.get(root) !== 0) continue
+    const stack: { id: string; next: number }[] = [{ id: root, next: 0 }]
+    state.set(root, 1)
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]
+      const list = out.get(top.id)!
+      if (top.next >= list.length) {
+        state.set(top.id, 2)
+        stack.pop()
+        continue
+      }
+      const e = list[top.next++]
+      const s = state.get(e.target)
+      if (s === 1) e.back = true
+      else if (s === 0) {
+        state.set(e.target, 1)
+        stack.push({ id: e.target, next: 0 })
+      }
+    }
+  }
+}
+
 /**
- * Layered left-to-right layout of a flow: routines are nodes, connections edges.
- *
- * 1. Edges that close a cycle (found by a depth-first search from the sources,
- *    in id order) are set aside so the rest is acyclic.
- * 2. Each node's layer is the longest path reaching it from a source.
- * 3. Inside a layer nodes are ordered by the mean position of their
- *    predecessors (barycentre), ties broken by id; layers are centred vertically.
- *
- * The result depends only on the input, never on map iteration order.
- * Connections naming an unknown routine are left out.
+ * Left-to-right layout of a flow with dagre (routines are nodes, connections
+ * edges). Edges closing a cycle are marked `back` and given to dagre reversed,
+ * so the flow direction stays left to right. Nodes and edges are handed to
+ * dagre in id order: the result depends only on the input, never on map
+ * iteration order. Connections naming an unknown routine are left out.
  */
 export function layoutFlow(
   routines: Record<string, RoutineSpec>,
@@ -85,108 +120,76 @@ export function layoutFlow(
       back: false,
     })
   })
+  if (ids.length === 0) return { nodes: [], edges, width: 0, height: 0 }
+  markBackEdges(ids, edges)
 
-  const out = new Map<string, LayoutEdge[]>()
-  const indeg = new Map<string, number>()
-  for (const id of ids) {
-    out.set(id, [])
-    indeg.set(id, 0)
-  }
+  const g = new dagre.graphlib.Graph({ multigraph: true })
+  g.setGraph({ rankdir: 'LR', ranksep: opts.gapX, nodesep: opts.gapY, edgesep: 12, marginx: 0, marginy: 0 })
+  g.setDefaultEdgeLabel(() => ({}))
+  for (const id of ids) g.setNode(id, { width: opts.nodeWidth, height: opts.nodeHeight })
   for (const e of edges) {
-    out.get(e.source)!.push(e)
-    indeg.set(e.target, indeg.get(e.target)! + 1)
+    if (e.source === e.target) continue
+    if (e.back) g.setEdge(e.target, e.source, { minlen: 1 }, e.id)
+    else g.setEdge(e.source, e.target, { minlen: 1 }, e.id)
   }
-  for (const list of out.values()) list.sort((a, b) => byId(a.target, b.target) || byId(a.id, b.id))
+  dagre.layout(g)
 
-  // 1. Mark back edges with an iterative DFS (white/grey/black).
-  const state = new Map<string, 0 | 1 | 2>(ids.map((id) => [id, 0]))
-  const roots = [...ids.filter((id) => indeg.get(id) === 0), ...ids.filter((id) => indeg.get(id)! > 0)]
-  for (const root of roots) {
-    if (state.get(root) !== 0) continue
-    const stack: { id: string; next: number }[] = [{ id: root, next: 0 }]
-    state.set(root, 1)
-    while (stack.length > 0) {
-      const top = stack[stack.length - 1]
-      const list = out.get(top.id)!
-      if (top.next >= list.length) {
-        state.set(top.id, 2)
-        stack.pop()
-        continue
-      }
-      const e = list[top.next++]
-      const s = state.get(e.target)
-      if (s === 1) {
-        e.back = true
-      } else if (s === 0) {
-        state.set(e.target, 1)
-        stack.push({ id: e.target, next: 0 })
-      }
-    }
-  }
-
-  // 2. Longest-path layering over the forward edges (Kahn's order).
-  const forward = edges.filter((e) => !e.back && e.source !== e.target)
-  const fin = new Map<string, number>(ids.map((id) => [id, 0]))
-  const preds = new Map<string, string[]>(ids.map((id) => [id, []]))
-  for (const e of forward) {
-    fin.set(e.target, fin.get(e.target)! + 1)
-    preds.get(e.target)!.push(e.source)
-  }
-  const layer = new Map<string, number>(ids.map((id) => [id, 0]))
-  const queue = ids.filter((id) => fin.get(id) === 0)
-  for (let qi = 0; qi < queue.length; qi++) {
-    const id = queue[qi]
-    for (const e of out.get(id)!) {
-      if (e.back || e.source === e.target) continue
-      layer.set(e.target, Math.max(layer.get(e.target)!, layer.get(id)! + 1))
-      fin.set(e.target, fin.get(e.target)! - 1)
-      if (fin.get(e.target) === 0) queue.push(e.target)
-    }
-  }
-
-  // 3. Order within layers by barycentre of predecessors.
-  const layerCount = ids.length === 0 ? 0 : Math.max(...ids.map((id) => layer.get(id)!)) + 1
-  const layers: string[][] = Array.from({ length: layerCount }, () => [])
-  for (const id of ids) layers[layer.get(id)!].push(id)
-  const order = new Map<string, number>()
-  layers.forEach((members, li) => {
-    if (li > 0) {
-      const score = (id: string) => {
-        const ps = preds.get(id)!.filter((p) => layer.get(p)! < li)
-        if (ps.length === 0) return Number.POSITIVE_INFINITY
-        return ps.reduce((sum, p) => sum + order.get(p)!, 0) / ps.length
-      }
-      const scores = new Map(members.map((id) => [id, score(id)]))
-      members.sort((a, b) => {
-        const d = scores.get(a)! - scores.get(b)!
-        return Number.isNaN(d) || d === 0 ? byId(a, b) : d
-      })
-    }
-    members.forEach((id, i) => order.set(id, i))
+  const placed = ids.map((id) => {
+    const n = g.node(id) as { x: number; y: number }
+    return { id, x: n.x - opts.nodeWidth / 2, y: n.y - opts.nodeHeight / 2 }
   })
-
-  const tallest = layers.reduce((m, l) => Math.max(m, l.length), 0)
-  const stepX = opts.nodeWidth + opts.gapX
-  const stepY = opts.nodeHeight + opts.gapY
-  const nodes: LayoutNode[] = []
-  layers.forEach((members, li) => {
-    const offset = ((tallest - members.length) * stepY) / 2
-    members.forEach((id, i) => {
-      nodes.push({
-        id,
-        kind: String(routines[id]?.kind ?? ''),
-        layer: li,
-        order: i,
-        x: li * stepX,
-        y: offset + i * stepY,
-      })
-    })
-  })
+  const minX = Math.min(...placed.map((p) => p.x))
+  const minY = Math.min(...placed.map((p) => p.y))
+  const columns = [...new Set(placed.map((p) => Math.round(p.x - minX)))].sort((a, b) => a - b)
+  const nodes: LayoutNode[] = placed.map((p) => ({
+    id: p.id,
+    kind: String(routines[p.id]?.kind ?? ''),
+    layer: columns.indexOf(Math.round(p.x - minX)),
+    order: 0,
+    x: p.x - minX,
+    y: p.y - minY,
+  }))
+  const byLayer = new Map<number, LayoutNode[]>()
+  for (const n of nodes) byLayer.set(n.layer, [...(byLayer.get(n.layer) ?? []), n])
+  for (const members of byLayer.values()) {
+    members.sort((a, b) => a.y - b.y || byId(a.id, b.id)).forEach((n, i) => (n.order = i))
+  }
+  nodes.sort((a, b) => a.layer - b.layer || a.order - b.order)
 
   return {
     nodes,
     edges,
-    width: layerCount === 0 ? 0 : layerCount * stepX - opts.gapX,
-    height: tallest === 0 ? 0 : tallest * stepY - opts.gapY,
+    width: Math.max(...nodes.map((n) => n.x)) + opts.nodeWidth,
+    height: Math.max(...nodes.map((n) => n.y)) + opts.nodeHeight,
   }
+}
+
+export interface View {
+  x: number
+  y: number
+  zoom: number
+  /** The whole flow is in view. */
+  fits: boolean
+}
+
+/** Room kept free around the flow: on the left for the zoom controls. */
+export const VIEW_PADDING = { left: 56, right: 16, top: 20, bottom: 20 }
+
+/**
+ * The initial viewport of a flow of `w`×`h` in a box of `boxW`×`boxH`: the
+ * whole flow, centred, at no more than 100 % and no less than `minZoom`. A flow
+ * that does not fit at `minZoom` starts at its left (where it is entered) and
+ * top, to be panned.
+ */
+export function viewFor(w: number, h: number, boxW: number, boxH: number, minZoom: number): View {
+  const p = VIEW_PADDING
+  const availW = Math.max(1, boxW - p.left - p.right)
+  const availH = Math.max(1, boxH - p.top - p.bottom)
+  if (w <= 0 || h <= 0) return { x: p.left, y: p.top, zoom: 1, fits: true }
+  const fit = Math.min(availW / w, availH / h, 1)
+  const zoom = Math.max(fit, minZoom)
+  const fits = fit >= minZoom
+  const x = p.left + Math.max(0, (availW - w * zoom) / 2)
+  const y = p.top + Math.max(0, (availH - h * zoom) / 2)
+  return { x: fits ? x : p.left, y: fits || h * zoom <= availH ? y : p.top, zoom, fits }
 }

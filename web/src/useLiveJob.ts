@@ -11,6 +11,10 @@ const FALLBACK_MS = 5000
 const RENDER_MS = 50
 /** Debounce of the log refetch after lifecycle changes. */
 const LOGS_DEBOUNCE_MS = 300
+/** Debounce of the job refetch when the stream says it paused (REST carries `paused_at`). */
+const JOB_DEBOUNCE_MS = 80
+/** While stopped in the debugger, the job is re-read this often (a safety net; stops normally arrive as lifecycle messages). */
+const PAUSED_POLL_MS = 3000
 
 export interface LiveJob {
   job: Job | undefined
@@ -55,6 +59,8 @@ export function useLiveJob(id: string, level: string): LiveJob {
     let socket: LiveSocket | undefined
     let renderTimer: ReturnType<typeof setTimeout> | undefined
     let logsTimer: ReturnType<typeof setTimeout> | undefined
+    let jobTimer: ReturnType<typeof setTimeout> | undefined
+    let pausedTimer: ReturnType<typeof setInterval> | undefined
     let fallbackTimer: ReturnType<typeof setTimeout> | undefined
     let logsGen = 0
     let lastError: unknown
@@ -106,6 +112,16 @@ export function useLiveJob(id: string, level: string): LiveJob {
       }, LOGS_DEBOUNCE_MS)
     }
 
+    // A lifecycle change (paused, resumed, finished): REST has what the stream
+    // does not carry, e.g. where the debugger stopped.
+    const scheduleJob = () => {
+      if (jobTimer !== undefined) clearTimeout(jobTimer)
+      jobTimer = setTimeout(() => {
+        jobTimer = undefined
+        if (!stopped) void loadJob()
+      }, JOB_DEBOUNCE_MS)
+    }
+
     const down = () => !stopped && socket?.state !== 'live'
 
     // While the socket is down: re-read REST slowly (the socket resumes on its own).
@@ -131,6 +147,8 @@ export function useLiveJob(id: string, level: string): LiveJob {
           if (r.changed || msg.type === 'log') render()
           // The server also writes log lines for lifecycle changes and failures.
           if (r.lifecycle || r.routineFailed) scheduleLogs()
+          // Only a stop needs REST: the stream says the job paused, not where or why.
+          if (r.lifecycle && m.job?.status === 'paused') scheduleJob()
         },
         onState: (state, info) => {
           if (stopped) return
@@ -172,10 +190,17 @@ export function useLiveJob(id: string, level: string): LiveJob {
 
     ctl.current = { loadJob, loadLogs: () => void loadLogs() }
     void start()
+    pausedTimer = setInterval(() => {
+      // A stop presented without the job running in between (concurrent flows)
+      // has no lifecycle message: re-read the job while it is stopped in the debugger.
+      const j = m.job
+      if (!stopped && j?.status === 'paused' && j.pause_reason === 'breakpoint' && jobTimer === undefined) void loadJob()
+    }, PAUSED_POLL_MS)
 
     return () => {
       stopped = true
-      for (const t of [renderTimer, logsTimer, fallbackTimer]) if (t !== undefined) clearTimeout(t)
+      for (const t of [renderTimer, logsTimer, fallbackTimer, jobTimer]) if (t !== undefined) clearTimeout(t)
+      if (pausedTimer !== undefined) clearInterval(pausedTimer)
       socket?.close()
       socketRef.current = undefined
       ctl.current = undefined

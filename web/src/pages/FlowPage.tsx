@@ -1,17 +1,26 @@
-import { useState, type FormEvent } from 'react'
+import { useCallback, useMemo, useState, type FormEvent } from 'react'
 import { api } from '../api'
+import { BreakpointList } from '../components/BreakpointList'
+import { useBreakpointEditor } from '../components/BreakpointPopover'
 import { ErrorAlert } from '../components/ErrorAlert'
 import { FlowGraph } from '../components/FlowGraph'
 import { JobsTable } from '../components/JobsTable'
 import { parseParams } from '../params'
 import { Link, navigate } from '../router'
 import { paths } from '../routes'
+import { routineBreakpoints } from '../debugger'
+import { useBreakpoints } from '../useBreakpoints'
 import { usePolling } from '../usePolling'
 
 export function FlowPage({ id }: { id: string }) {
   const flow = usePolling(() => api.getFlow(id), null, `flow:${id}`)
   const dsl = usePolling(() => api.getFlowDsl(id, 'yaml'), null, `dsl:${id}`)
   const jobs = usePolling(() => api.listJobs({ flow_id: id, limit: 10 }), 2000, `flow-jobs:${id}`)
+  // Flow breakpoints: every job started afterwards gets a copy.
+  const bps = useBreakpoints('flows', id, '', flow.data !== undefined && flow.data !== null)
+  const bpByRoutine = useMemo(() => routineBreakpoints(bps.list), [bps.list])
+  const onToggle = useCallback((rid: string) => void bps.toggle(rid), [bps.toggle])
+  const { onEdit, popover } = useBreakpointEditor('flows', id, bps, bpByRoutine)
 
   return (
     <section>
@@ -30,12 +39,23 @@ export function FlowPage({ id }: { id: string }) {
 
       <div className="grid-2">
         <div className="panel">
-          <h2>Graph</h2>
+          <h2>
+            Graph <span className="dim small">dots set flow breakpoints: new jobs of this flow stop there</span>
+          </h2>
+          <ErrorAlert error={bps.error} testId="bp-error" onDismiss={bps.clearError} />
           {flow.data ? (
-            <FlowGraph routines={flow.data.routines ?? {}} connections={flow.data.connections ?? []} />
+            <FlowGraph
+              routines={flow.data.routines ?? {}}
+              connections={flow.data.connections ?? []}
+              breakpoints={bpByRoutine}
+              onToggleBreakpoint={onToggle}
+              onEditBreakpoint={onEdit}
+            />
           ) : (
             <p className="dim">{flow.error ? 'Unavailable.' : 'Loading…'}</p>
           )}
+          <BreakpointList list={bps.list} onEdit={onEdit} />
+          {popover}
         </div>
         <div className="panel">
           <h2>Definition (YAML)</h2>

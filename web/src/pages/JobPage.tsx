@@ -1,13 +1,19 @@
-import { useState } from 'react'
-import { api, type Job, type JobAction, type RoutineState } from '../api'
+import { useCallback, useEffect, useMemo, useState } from 'react'
+import { api, type Breakpoint, type Flow, type Job, type JobAction, type RoutineState } from '../api'
+import { BreakpointList } from '../components/BreakpointList'
+import { useBreakpointEditor } from '../components/BreakpointPopover'
+import { DebuggerPanel } from '../components/DebuggerPanel'
 import { ErrorAlert } from '../components/ErrorAlert'
+import { FlowGraph } from '../components/FlowGraph'
 import { LiveIndicator } from '../components/LiveIndicator'
 import { ProgressBar } from '../components/ProgressBar'
 import { StatusBadge } from '../components/StatusBadge'
 import { compactJson, formatDuration, formatTime, prettyJson } from '../format'
-import { Link } from '../router'
+import { breakpointSummary, debugStop, routineBreakpoints } from '../debugger'
+import { Link, navigate } from '../router'
 import { paths } from '../routes'
 import { allowedActions, isFinished } from '../status'
+import { useBreakpoints } from '../useBreakpoints'
 import { useLiveJob } from '../useLiveJob'
 
 const LOG_LEVELS = ['debug', 'info', 'warning', 'error'] as const
@@ -62,6 +68,56 @@ export function JobPage({ id }: { id: string }) {
   const j: Job | undefined = live.job
   const logs = live.logs
   const allowed = allowedActions(j?.status)
+  const stop = debugStop(j)
+
+  // The flow version the job runs, for the graph.
+  const [flow, setFlow] = useState<Flow | undefined>()
+  const [flowError, setFlowError] = useState<unknown>()
+  const flowKey = j ? `${j.flow_id}@${j.flow_version ?? ''}` : ''
+  useEffect(() => {
+    if (!j) return
+    let cancelled = false
+    api
+      .getFlowVersion(j.flow_id, j.flow_version)
+      .then((f) => !cancelled && setFlow(f))
+      .catch((err) => !cancelled && setFlowError(err))
+    return () => {
+      cancelled = true
+    }
+  }, [flowKey])
+
+  const bps = useBreakpoints('jobs', id, `${j?.status}:${stop?.pause_id ?? ''}`, j !== undefined && !finished)
+  const bpByRoutine = useMemo(() => routineBreakpoints(bps.list), [bps.list])
+  const [selected, setSelected] = useState<string | undefined>()
+  const onToggle = useCallback((rid: string) => void bps.toggle(rid), [bps.toggle])
+  const { onEdit, popover } = useBreakpointEditor('jobs', id, bps, bpByRoutine)
+  const onSelect = useCallback((rid: string) => setSelected((cur) => (cur === rid ? undefined : rid)), [])
+
+  // The debugger panel stays while the job runs between two stops (a step), so
+  // its console and a refused command's message survive; it goes when the job ends.
+  const [debugSession, setDebugSession] = useState(false)
+  const [dbgError, setDbgError] = useState<unknown>()
+  const pausedByOperator = j?.status === 'paused' && !!j.pause_reason && j.pause_reason !== 'breakpoint'
+  useEffect(() => {
+    if (stop) setDebugSession(true)
+    else if (!j || isFinished(j.status) || pausedByOperator) setDebugSession(false)
+  }, [stop, j?.status, pausedByOperator])
+  const showDebugger = stop !== undefined || (debugSession && !finished && !pausedByOperator)
+
+  const [debugging, setDebugging] = useState(false)
+  const debugAgain = async () => {
+    if (!j) return
+    setDebugging(true)
+    setActionError(undefined)
+    try {
+      const started = await api.startJob({ flow_id: j.flow_id, params: j.params, stop_on_entry: true })
+      navigate(paths.job(started.job_id))
+    } catch (err) {
+      setActionError(err)
+    } finally {
+      setDebugging(false)
+    }
+  }
 
   return (
     <section>
@@ -76,11 +132,75 @@ export function JobPage({ id }: { id: string }) {
           </span>
         )}
         {(j || live.live !== 'closed') && <LiveIndicator state={live.live} />}
+        {j && (
+          <button
+            type="button"
+            className="btn header-btn"
+            data-testid="btn-debug"
+            disabled={debugging}
+            title="Start a new job of this flow with the same params, stopped before its first activation"
+            onClick={() => void debugAgain()}
+          >
+            {debugging ? 'Starting…' : 'Debug (new job)'}
+          </button>
+        )}
       </header>
       <ErrorAlert error={live.jobError} testId="load-error" />
 
       {j && (
         <>
+          <div className={`graph-area ${selected ? 'with-side' : ''}`}>
+            <div className="panel">
+              <h2>
+                Graph
+                {!finished && <span className="dim small">click a dot to set a breakpoint, a routine to inspect it</span>}
+              </h2>
+              <ErrorAlert error={flowError} testId="graph-error" />
+              <ErrorAlert error={bps.error} testId="bp-error" onDismiss={bps.clearError} />
+              {flow ? (
+                <FlowGraph
+                  routines={flow.routines ?? {}}
+                  connections={flow.connections ?? []}
+                  states={j.routine_states ?? {}}
+                  breakpoints={bpByRoutine}
+                  pausedRoutine={stop?.routine_id}
+                  selected={selected}
+                  onSelect={onSelect}
+                  onToggleBreakpoint={finished ? undefined : onToggle}
+                  onEditBreakpoint={finished ? undefined : onEdit}
+                />
+              ) : (
+                !flowError && <p className="dim">Loading the flow…</p>
+              )}
+              <BreakpointList list={bps.list} onEdit={finished ? undefined : onEdit} />
+            </div>
+            {selected && (
+              <RoutinePanel
+                id={selected}
+                spec={flow?.routines?.[selected]}
+                state={j.routine_states?.[selected]}
+                breakpoint={bpByRoutine.get(selected)}
+                onClose={() => setSelected(undefined)}
+              />
+            )}
+          </div>
+          {popover}
+
+          {showDebugger ? (
+            <DebuggerPanel
+              key={id}
+              jobId={id}
+              pausedAt={stop}
+              onMoved={live.refresh}
+              onCancel={() => void act('cancel')}
+              cancelling={busy === 'cancel'}
+              cmdError={dbgError}
+              setCmdError={setDbgError}
+            />
+          ) : (
+            <ErrorAlert error={dbgError} testId="dbg-error" onDismiss={() => setDbgError(undefined)} />
+          )}
+
           <div className="panel job-summary">
             <dl className="facts">
               <div>
@@ -262,5 +382,75 @@ function RoutineTable({ states }: { states: Record<string, RoutineState> | undef
         ))}
       </tbody>
     </table>
+  )
+}
+
+function RoutinePanel({
+  id,
+  spec,
+  state,
+  breakpoint,
+  onClose,
+}: {
+  id: string
+  spec: Flow['routines'][string] | undefined
+  state: RoutineState | undefined
+  breakpoint: Breakpoint | undefined
+  onClose: () => void
+}) {
+  return (
+    <aside className="panel side-panel" data-testid="routine-panel" aria-label={`Routine ${id}`}>
+      <div className="popover-head">
+        <h2>
+          <span className="mono">{id}</span> <span className="dim small">{spec?.kind}</span>
+        </h2>
+        <button type="button" className="alert-dismiss" aria-label="Close routine panel" onClick={onClose}>
+          ×
+        </button>
+      </div>
+      <dl className="facts facts-tight">
+        <div>
+          <dt>Status</dt>
+          <dd>
+            <StatusBadge status={state?.status ?? 'pending'} />
+          </dd>
+        </div>
+        <div>
+          <dt>Activations</dt>
+          <dd>{state?.activations ?? 0}</dd>
+        </div>
+        <div>
+          <dt>Started</dt>
+          <dd>{formatTime(state?.started_at) || '—'}</dd>
+        </div>
+        <div>
+          <dt>Completed</dt>
+          <dd>{formatTime(state?.completed_at) || '—'}</dd>
+        </div>
+      </dl>
+      {breakpoint && <p className="small">Breakpoint: {breakpointSummary(breakpoint)}</p>}
+      <h3>Config</h3>
+      <pre className="code code-full" data-testid="routine-config">
+        {prettyJson(spec?.config ?? {})}
+      </pre>
+      {spec?.error_policy ? (
+        <>
+          <h3>Error policy</h3>
+          <pre className="code code-full">{prettyJson(spec.error_policy)}</pre>
+        </>
+      ) : null}
+      {state?.error ? (
+        <>
+          <h3>Error</h3>
+          <pre className="code code-error code-full" data-testid="routine-error">
+            {typeof state.error === 'string' ? state.error : prettyJson(state.error)}
+          </pre>
+        </>
+      ) : null}
+      <h3>Output</h3>
+      <pre className="code code-full" data-testid="routine-output">
+        {state?.output === undefined || state.output === null ? 'null' : prettyJson(state.output)}
+      </pre>
+    </aside>
   )
 }
