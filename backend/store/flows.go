@@ -57,6 +57,9 @@ func (s *Store) CreateFlow(ctx context.Context, f *flow.Flow) (*flow.Flow, error
 			return err
 		}
 	})
+	if err == nil {
+		s.flows.wrote(out.ID, out.Version)
+	}
 	return out, err
 }
 
@@ -75,6 +78,9 @@ func (s *Store) UpdateFlow(ctx context.Context, f *flow.Flow) (*flow.Flow, error
 		out, err = s.putVersion(ctx, tx, f, row.Version+1, fromNanos(row.Created))
 		return err
 	})
+	if err == nil {
+		s.flows.wrote(out.ID, out.Version)
+	}
 	return out, err
 }
 
@@ -102,16 +108,25 @@ func (s *Store) putVersion(ctx context.Context, tx *sqlx.Tx, f *flow.Flow, versi
 }
 
 // GetFlow loads a flow at version (0 = the current one). A job's version of
-// a deleted flow can still be loaded; the flow itself cannot.
+// a deleted flow can still be loaded; the flow itself cannot. The flow is
+// shared with other callers (it is cached): it must not be changed.
 func (s *Store) GetFlow(ctx context.Context, id string, version int) (*flow.Flow, error) {
 	if version <= 0 {
-		err := s.r.GetContext(ctx, &version, `SELECT version FROM flows WHERE id = ? AND deleted_at IS NULL`, id)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, fmt.Errorf("flow %q: %w", id, ErrNotFound)
+		v, gen, ok := s.flows.currentVersion(id)
+		if !ok {
+			err := s.r.GetContext(ctx, &v, `SELECT version FROM flows WHERE id = ? AND deleted_at IS NULL`, id)
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil, fmt.Errorf("flow %q: %w", id, ErrNotFound)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("get flow %q: %w", id, err)
+			}
+			s.flows.noteCurrent(id, v, gen)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("get flow %q: %w", id, err)
-		}
+		version = v
+	}
+	if f := s.flows.version(id, version); f != nil {
+		return f, nil
 	}
 	var def string
 	err := s.r.GetContext(ctx, &def, `SELECT definition FROM flow_versions WHERE flow_id = ? AND version = ?`, id, version)
@@ -125,6 +140,7 @@ func (s *Store) GetFlow(ctx context.Context, id string, version int) (*flow.Flow
 	if err := json.Unmarshal([]byte(def), &f); err != nil {
 		return nil, fmt.Errorf("decode flow %q version %d: %w", id, version, err)
 	}
+	s.flows.noteVersion(&f)
 	return &f, nil
 }
 
@@ -148,6 +164,7 @@ func (s *Store) ListFlows(ctx context.Context, limit, offset int) ([]FlowSummary
 // DeleteFlow hides a flow and deletes its breakpoints. Its versions stay,
 // so its jobs keep their history.
 func (s *Store) DeleteFlow(ctx context.Context, id string) error {
+	defer s.flows.wrote(id, 0)
 	return s.tx(ctx, func(tx *sqlx.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE flows SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL`, time.Now().UnixNano(), id)
 		if err != nil {

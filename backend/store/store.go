@@ -49,6 +49,7 @@ type Store struct {
 	log *slog.Logger
 	// Writer is the batched writer of the event log.
 	Writer *Writer
+	flows  *flowCache
 }
 
 // FileName is the database file created under the data directory.
@@ -75,7 +76,7 @@ func Open(ctx context.Context, dir string, migrations fs.FS, logger *slog.Logger
 		w.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	s := &Store{w: w, log: logger}
+	s := &Store{w: w, log: logger, flows: newFlowCache()}
 	if err := s.migrate(ctx, migrations); err != nil {
 		w.Close()
 		return nil, err

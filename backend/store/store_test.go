@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"testing"
 	"time"
@@ -76,6 +77,16 @@ func TestFlowVersionsSurviveUpdateDeleteAndRestart(t *testing.T) {
 	again, err := s.CreateFlow(ctx, sampleFlow("orders", "reborn"))
 	if err != nil || again.Version != 3 {
 		t.Fatalf("re-create continues versions: %v %+v", err, again)
+	}
+	// The cached current version follows every write.
+	for want := 3; want <= 5; want++ {
+		cur, err := s.GetFlow(ctx, "orders", 0)
+		if err != nil || cur.Version != want || cur.Name != fmt.Sprint("v", want) && want > 3 {
+			t.Fatalf("current: %v %+v, want version %d", err, cur, want)
+		}
+		if _, err := s.UpdateFlow(ctx, sampleFlow("orders", fmt.Sprint("v", want+1))); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
