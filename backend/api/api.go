@@ -62,6 +62,7 @@ type Deps struct {
 	Engine  Engine
 	Debug   Debugger
 	History History
+	Ready   Readiness
 	Logger  *slog.Logger
 	Version string
 	// MaxBody bounds request bodies (default 1 MiB).
@@ -86,6 +87,7 @@ func New(d Deps) *API {
 
 // Register mounts every endpoint under /api.
 func (a *API) Register(r *gin.Engine) {
+	a.registerProbes(r)
 	g := r.Group("/api")
 	g.Use(a.limitBody)
 	g.GET("/health", a.health)

@@ -561,6 +561,16 @@ func (b *specBuilder) systemPaths() {
 			"routines": oaArray(b.ref("RoutineKind"), "").NewRef(),
 		}).NewRef()),
 	})
+	probe := oaObject("", []string{"status"}, openapi3.Schemas{"status": oaStr("").NewRef()})
+	b.add(http.MethodGet, "/healthz", oaOp{
+		id: "healthz", tag: "system", summary: "Liveness: the process answers",
+		ok: http.StatusOK, okResp: oaJSON(`{"status": "ok"}`, probe.NewRef()),
+	})
+	b.add(http.MethodGet, "/readyz", oaOp{
+		id: "readyz", tag: "system", summary: "Readiness: the database is migrated and writable",
+		ok: http.StatusOK, okResp: oaJSON(`{"status": "ready"}`, probe.NewRef()),
+		errors: []int{http.StatusServiceUnavailable},
+	})
 	b.add(http.MethodGet, "/api/openapi.json", oaOp{
 		id: "getOpenAPI", tag: "system", summary: "This document",
 		ok: http.StatusOK, okResp: oaJSON("The OpenAPI 3.0 document of the API.", openapi3.NewObjectSchema().NewRef()),

@@ -98,7 +98,7 @@ func TestOpenAPIListsEveryRoute(t *testing.T) {
 	defer ts.Close()
 	mounted := map[string]bool{}
 	for _, r := range engine.Routes() {
-		if strings.HasPrefix(r.Path, "/api/") {
+		if strings.HasPrefix(r.Path, "/api/") || r.Path == "/healthz" || r.Path == "/readyz" {
 			mounted[r.Method+" "+ginParam.ReplaceAllString(r.Path, "{$1}")] = true
 		}
 	}
@@ -317,6 +317,8 @@ func TestOpenAPIContract(t *testing.T) {
 	c := &contract{t: t, ts: ts, router: router, covered: map[string]bool{}}
 
 	c.get(http.StatusOK, "/api/health")
+	c.get(http.StatusOK, "/healthz")
+	c.get(http.StatusOK, "/readyz")
 	c.get(http.StatusOK, "/api/routines")
 	c.get(http.StatusOK, "/api/openapi.json")
 

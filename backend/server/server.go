@@ -109,7 +109,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
 	r.Use(requestLog(cfg.Logger), recovery(cfg.Logger), newGuard(cfg.Addr, cfg.AllowedHosts, cfg.Streams.AllowedOrigins).handle)
-	api.New(api.Deps{Flows: st, Jobs: st, Log: st.Writer, Engine: eng, Debug: dbg, History: hist, Logger: cfg.Logger, Version: cfg.Version}).Register(r)
+	api.New(api.Deps{Flows: st, Jobs: st, Log: st.Writer, Engine: eng, Debug: dbg, History: hist, Ready: st, Logger: cfg.Logger, Version: cfg.Version}).Register(r)
 	if cfg.Streams.Logger == nil {
 		cfg.Streams.Logger = cfg.Logger
 	}

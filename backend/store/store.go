@@ -50,6 +50,9 @@ type Store struct {
 	// Writer is the batched writer of the event log.
 	Writer *Writer
 	flows  *flowCache
+	// migrations is how many migrations this binary has (Ready checks the
+	// database has them all).
+	migrations int
 }
 
 // FileName is the database file created under the data directory.
@@ -122,6 +125,7 @@ func (s *Store) migrate(ctx context.Context, migrations fs.FS) error {
 		return fmt.Errorf("list migrations: %w", err)
 	}
 	sort.Strings(names)
+	s.migrations = len(names)
 	for _, name := range names {
 		base := filepath.Base(name)
 		var done int
@@ -148,6 +152,24 @@ func (s *Store) migrate(ctx context.Context, migrations fs.FS) error {
 		s.log.Info("applied migration", "name", base)
 	}
 	return nil
+}
+
+// Ready reports whether the database can serve: every migration of this
+// binary applied, and a write transaction can begin (the file is writable
+// and not locked by another process).
+func (s *Store) Ready(ctx context.Context) error {
+	var applied int
+	if err := s.r.GetContext(ctx, &applied, `SELECT count(*) FROM schema_migrations`); err != nil {
+		return fmt.Errorf("read migrations: %w", err)
+	}
+	if applied < s.migrations {
+		return fmt.Errorf("%d of %d migrations applied", applied, s.migrations)
+	}
+	tx, err := s.w.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("database not writable: %w", err)
+	}
+	return tx.Rollback()
 }
 
 // tx runs fn in a write transaction, committing if it returns nil.
