@@ -34,6 +34,7 @@ type Activation struct {
 	output     any
 	resultMode string // set when the activation set the job's result
 	hooked     bool   // BeforeActivation has passed it
+	failed     bool   // it ended with an error
 }
 
 // JobID is the id of the activation's job.

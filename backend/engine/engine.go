@@ -59,7 +59,20 @@ type Options struct {
 	// a last guard against runaway loops.
 	MaxActivations int64
 	Hooks          Hooks
-	Logger         *slog.Logger
+	// Observer, if set, is told of job starts and ends and of every
+	// activation's end (metrics). Its methods must be quick: they run on
+	// the engine's goroutines, some with a job's lock held.
+	Observer Observer
+	Logger   *slog.Logger
+}
+
+// Observer watches the engine's work.
+type Observer interface {
+	JobStarted(flowID string)
+	JobEnded(flowID, status string)
+	// ActivationEnded reports an activation of a routine kind: how long it
+	// ran (retries included) and whether it failed.
+	ActivationEnded(kind string, took time.Duration, failed bool)
 }
 
 // Errors returned by job control.
@@ -152,7 +165,11 @@ func (e *Engine) Start(req StartRequest) (events.JobState, error) {
 	if h := e.opts.Hooks; h != nil {
 		startData = h.JobStarting(StartedJob{JobID: j.state.JobID, Plan: plan, StopOnEntry: req.StopOnEntry})
 	}
-	return j.start(entry, slot, startData), nil
+	js := j.start(entry, slot, startData)
+	if o := e.opts.Observer; o != nil {
+		o.JobStarted(plan.Flow.ID)
+	}
+	return js, nil
 }
 
 // Plan compiles a flow version, cached by flow id and version.

@@ -192,6 +192,9 @@ func (j *job) execute(a *Activation) {
 	j.beginLocked(a)
 	j.mu.Unlock()
 	j.runWithPolicy(a)
+	if o := j.e.opts.Observer; o != nil {
+		o.ActivationEnded(a.node.kind, time.Since(a.started), a.failed)
+	}
 	if h := j.e.opts.Hooks; h != nil {
 		h.AfterActivation(a)
 	}
@@ -294,6 +297,7 @@ func (j *job) finishActivation(a *Activation, err error, skipped bool) {
 		return
 	}
 	msg := err.Error()
+	a.failed = true
 	st.Status = events.StateFailed
 	if skipped {
 		st.Status = events.StateSkipped
@@ -429,6 +433,9 @@ func (j *job) finalizeLocked() {
 	j.cancel()
 	close(j.done)
 	j.e.forget(j.state.JobID)
+	if o := j.e.opts.Observer; o != nil {
+		o.JobEnded(j.state.FlowID, j.ending)
+	}
 	if h := j.e.opts.Hooks; h != nil {
 		h.JobEnded(j.state.JobID)
 	}

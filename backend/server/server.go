@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -21,6 +22,7 @@ import (
 	"github.com/switchyard/switchyard/backend/engine"
 	"github.com/switchyard/switchyard/backend/events"
 	"github.com/switchyard/switchyard/backend/history"
+	"github.com/switchyard/switchyard/backend/metrics"
 	"github.com/switchyard/switchyard/backend/routines"
 	"github.com/switchyard/switchyard/backend/store"
 	"github.com/switchyard/switchyard/backend/ui"
@@ -90,7 +92,20 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
-	eng := engine.New(reg, bus, engine.Options{MaxConcurrent: cfg.MaxConcurrent, Logger: cfg.Logger, Hooks: dbg})
+	var eng *engine.Engine
+	var streams *ws.Server
+	// The metrics' gauges read the engine and the streams when scraped.
+	m := metrics.New(metrics.Sources{
+		ActiveJobs: func() int { return len(eng.Active()) },
+		Backlog:    st.Writer.Backlog,
+		Streams: func() (map[string]int64, int64, int64) {
+			s := streams.Stats()
+			return s.Connections, s.Sent, s.LaggingCloses
+		},
+		DBFile: filepath.Join(cfg.DataDir, store.FileName),
+	})
+	st.Writer.ObserveBatches(m.BatchWritten)
+	eng = engine.New(reg, bus, engine.Options{MaxConcurrent: cfg.MaxConcurrent, Logger: cfg.Logger, Hooks: dbg, Observer: m})
 	dbg.Attach(eng)
 
 	if cfg.Examples {
@@ -113,8 +128,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Streams.Logger == nil {
 		cfg.Streams.Logger = cfg.Logger
 	}
-	streams := ws.New(cfg.Streams, st, st.Writer, eng, bus)
+	streams = ws.New(cfg.Streams, st, st.Writer, eng, bus)
 	streams.Register(r)
+	r.GET("/metrics", gin.WrapH(m.Handler()))
 	r.NoMethod(api.MethodNotAllowed)
 	uiHandler.Register(r)
 	return &Server{cfg: cfg, Store: st, Bus: bus, Engine: eng, Debugger: dbg, Streams: streams, Handler: r, log: cfg.Logger}, nil

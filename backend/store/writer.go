@@ -30,8 +30,9 @@ type Writer struct {
 	stop      chan struct{}
 	stopped   chan struct{}
 
-	written atomic.Int64 // events made durable, in publish order
-	stats   WriterStats
+	written  atomic.Int64 // events made durable, in publish order
+	stats    WriterStats
+	observer atomic.Pointer[BatchObserver]
 }
 
 // WriterStats counts what the writer has stored.
@@ -41,6 +42,13 @@ type WriterStats struct {
 	Batches atomic.Int64
 	Logs    atomic.Int64
 }
+
+// BatchObserver is told of every batch written: how many events, and how
+// long its transaction took.
+type BatchObserver func(events int, took time.Duration)
+
+// ObserveBatches sets the observer of written batches (nil: none).
+func (w *Writer) ObserveBatches(fn BatchObserver) { w.observer.Store(&fn) }
 
 func newWriter(db *sqlx.DB, logger *slog.Logger) *Writer {
 	w := &Writer{
@@ -186,6 +194,7 @@ func (w *Writer) close() {
 
 // write stores one prepared batch in one transaction.
 func (w *Writer) write(p *preparedBatch) error {
+	start := time.Now()
 	tx, err := w.db.Beginx()
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -207,6 +216,9 @@ func (w *Writer) write(p *preparedBatch) error {
 	w.stats.Chunks.Add(int64(len(p.rows)))
 	w.stats.Batches.Add(1)
 	w.stats.Logs.Add(int64(len(p.logs)))
+	if fn := w.observer.Load(); fn != nil && *fn != nil {
+		(*fn)(p.events, time.Since(start))
+	}
 	return nil
 }
 

@@ -134,6 +134,7 @@ func (c *client) backlog() int {
 // onSent is melody's notification that a message was written: the next
 // queued message moves into melody's buffer.
 func (c *client) onSent() {
+	c.srv.stats.sent.Add(1)
 	c.qmu.Lock()
 	if len(c.inflight) > 0 {
 		c.inflight = c.inflight[1:]
@@ -229,6 +230,7 @@ func (c *client) closeLaggingLocked() {
 	if !c.closing.CompareAndSwap(false, true) {
 		return
 	}
+	c.srv.stats.lagging.Add(1)
 	c.queue = nil
 	reason := "lagging: reconnect with ?since=<last seq you received>"
 	if c.topic.key.kind == topicJob {

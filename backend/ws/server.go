@@ -99,6 +99,8 @@ type Server struct {
 	bus   *events.Bus
 	m     *melody.Melody
 
+	stats streamStats
+
 	mu       sync.Mutex
 	topics   map[topicKey]*topic
 	monitors map[*client]struct{} // seed 004 clients, for the heartbeat
@@ -306,6 +308,7 @@ func (h *hijackNotifier) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 func (s *Server) onConnect(ms *melody.Session) {
 	cl := clientOf(ms)
 	cl.s = ms
+	s.stats.connections[cl.endpoint()].Add(1)
 	if cl.proto != protoExecution {
 		now := time.Now()
 		cl.send(obj{{"type", "connection:status"}, {"status", "connected"}, {"timestamp", iso(now)}, {"server_time", iso(now)}}.json(), 0)
@@ -321,6 +324,7 @@ func (s *Server) onConnect(ms *melody.Session) {
 
 func (s *Server) onDisconnect(ms *melody.Session) {
 	cl := clientOf(ms)
+	s.stats.connections[cl.endpoint()].Add(-1)
 	cl.gone()
 	cl.topic.detach(cl)
 	s.release(cl.topic)
