@@ -64,7 +64,10 @@ func runJobs(ctx context.Context, args []string, out, errOut io.Writer, terminal
 	fs := flag.NewFlagSet("jobs "+sub, flag.ContinueOnError)
 	fs.SetOutput(errOut)
 	fs.Usage = func() { fmt.Fprint(errOut, jobsUsage) }
-	server := fs.String("server", env("SWITCHYARD_SERVER", "http://127.0.0.1:20555"), "server address")
+	server := fs.String("server", "http://127.0.0.1:20555", "server address (SWITCHYARD_SERVER)")
+	if v := os.Getenv("SWITCHYARD_SERVER"); v != "" {
+		_ = fs.Set("server", v) // a string flag takes any value
+	}
 	progress := fs.String("progress", "auto", "auto, always or never")
 	var params *string
 	var watch *bool

@@ -15,7 +15,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -68,20 +67,31 @@ commands:
 
 func serve(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	addr := fs.String("addr", env("SWITCHYARD_ADDR", "127.0.0.1:20555"), "listen address (SWITCHYARD_ADDR)")
-	data := fs.String("data", env("SWITCHYARD_DATA", "./data"), "data directory holding the SQLite file (SWITCHYARD_DATA)")
-	examples := fs.Bool("examples", envBool("SWITCHYARD_EXAMPLES", true), "load the example flows into an empty database (SWITCHYARD_EXAMPLES)")
-	level := fs.String("log-level", env("SWITCHYARD_LOG_LEVEL", "info"), "debug, info, warn or error (SWITCHYARD_LOG_LEVEL)")
-	maxConc := fs.Int("max-concurrent", envInt("SWITCHYARD_MAX_CONCURRENT", 256), "activations running at once over all jobs (SWITCHYARD_MAX_CONCURRENT)")
-	pingEvery := fs.Duration("ws-ping-interval", envDuration("SWITCHYARD_WS_PING_INTERVAL", 20*time.Second), "WebSocket ping interval (SWITCHYARD_WS_PING_INTERVAL)")
-	wsTimeout := fs.Duration("ws-timeout", envDuration("SWITCHYARD_WS_TIMEOUT", 60*time.Second), "close a WebSocket peer silent this long (SWITCHYARD_WS_TIMEOUT)")
-	heartbeat := fs.Duration("ws-heartbeat-interval", envDuration("SWITCHYARD_WS_HEARTBEAT_INTERVAL", 30*time.Second), "seed 004 JSON ping interval (SWITCHYARD_WS_HEARTBEAT_INTERVAL)")
-	origins := fs.String("allowed-origins", env("SWITCHYARD_ALLOWED_ORIGINS", ""), "comma-separated browser origins allowed to open streams and write to the API besides the server's own (SWITCHYARD_ALLOWED_ORIGINS)")
-	hosts := fs.String("allowed-hosts", env("SWITCHYARD_ALLOWED_HOSTS", ""), "comma-separated host names the server answers to besides loopback ones and its listen address (SWITCHYARD_ALLOWED_HOSTS)")
+	addr := fs.String("addr", "127.0.0.1:20555", "listen address (SWITCHYARD_ADDR)")
+	data := fs.String("data", "./data", "data directory holding the SQLite file (SWITCHYARD_DATA)")
+	examples := fs.Bool("examples", true, "load the example flows into an empty database (SWITCHYARD_EXAMPLES)")
+	level := fs.String("log-level", "info", "debug, info, warn or error (SWITCHYARD_LOG_LEVEL)")
+	maxConc := fs.Int("max-concurrent", 256, "activations running at once over all jobs (SWITCHYARD_MAX_CONCURRENT)")
+	pingEvery := fs.Duration("ws-ping-interval", 20*time.Second, "WebSocket ping interval (SWITCHYARD_WS_PING_INTERVAL)")
+	wsTimeout := fs.Duration("ws-timeout", 60*time.Second, "close a WebSocket peer silent this long (SWITCHYARD_WS_TIMEOUT)")
+	heartbeat := fs.Duration("ws-heartbeat-interval", 30*time.Second, "seed 004 JSON ping interval (SWITCHYARD_WS_HEARTBEAT_INTERVAL)")
+	origins := fs.String("allowed-origins", "", "comma-separated browser origins allowed to open streams and write to the API besides the server's own (SWITCHYARD_ALLOWED_ORIGINS)")
+	hosts := fs.String("allowed-hosts", "", "comma-separated host names the server answers to besides loopback ones and its listen address (SWITCHYARD_ALLOWED_HOSTS)")
+	if err := settingsFromEnv(fs); err != nil {
+		return err
+	}
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
 		return nil // the flags were printed, as asked
 	} else if err != nil {
 		return err
+	}
+	if *maxConc < 1 {
+		return fmt.Errorf("--max-concurrent (SWITCHYARD_MAX_CONCURRENT) must be at least 1, got %d", *maxConc)
+	}
+	for name, d := range map[string]time.Duration{"ws-ping-interval": *pingEvery, "ws-timeout": *wsTimeout, "ws-heartbeat-interval": *heartbeat} {
+		if d <= 0 {
+			return fmt.Errorf("--%s (%s) must be a positive duration, got %s", name, envName(name), d)
+		}
 	}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
@@ -107,25 +117,27 @@ func serve(args []string) error {
 	})
 }
 
-func env(key, def string) string {
-	if v, ok := os.LookupEnv(key); ok && v != "" {
-		return v
-	}
-	return def
+// envName is the environment variable of a flag: SWITCHYARD_ and its name
+// in capitals, dashes as underscores.
+func envName(flagName string) string {
+	return "SWITCHYARD_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
-func envBool(key string, def bool) bool {
-	if b, err := strconv.ParseBool(strings.TrimSpace(os.Getenv(key))); err == nil {
-		return b
-	}
-	return def
-}
-
-func envDuration(key string, def time.Duration) time.Duration {
-	if d, err := time.ParseDuration(strings.TrimSpace(os.Getenv(key))); err == nil {
-		return d
-	}
-	return def
+// settingsFromEnv sets each flag that has its environment variable set, so
+// that the command line, parsed next, overrides the environment, which
+// overrides the defaults. A bad value is an error naming the variable.
+func settingsFromEnv(fs *flag.FlagSet) error {
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		v, ok := os.LookupEnv(envName(f.Name))
+		if !ok || v == "" || err != nil {
+			return
+		}
+		if e := fs.Set(f.Name, strings.TrimSpace(v)); e != nil {
+			err = fmt.Errorf("%s=%q: %v", envName(f.Name), v, e)
+		}
+	})
+	return err
 }
 
 func splitList(s string) []string {
@@ -136,11 +148,4 @@ func splitList(s string) []string {
 		}
 	}
 	return out
-}
-
-func envInt(key string, def int) int {
-	if n, err := strconv.Atoi(strings.TrimSpace(os.Getenv(key))); err == nil {
-		return n
-	}
-	return def
 }

@@ -181,3 +181,27 @@ func TestServeHelpExitsZero(t *testing.T) {
 		t.Fatal("an unknown flag was accepted")
 	}
 }
+
+func TestBadSettingsAreErrorsNamingThem(t *testing.T) {
+	for env, want := range map[string]string{
+		"SWITCHYARD_MAX_CONCURRENT=abc":  "SWITCHYARD_MAX_CONCURRENT",
+		"SWITCHYARD_MAX_CONCURRENT=0":    "max-concurrent",
+		"SWITCHYARD_WS_TIMEOUT=soon":     "SWITCHYARD_WS_TIMEOUT",
+		"SWITCHYARD_EXAMPLES=perhaps":    "SWITCHYARD_EXAMPLES",
+		"SWITCHYARD_WS_PING_INTERVAL=0s": "ws-ping-interval",
+	} {
+		k, v, _ := strings.Cut(env, "=")
+		t.Setenv(k, v)
+		err := run([]string{"serve", "--data", t.TempDir(), "--addr", "127.0.0.1:0"})
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want an error naming %s", env, err, want)
+		}
+		os.Unsetenv(k)
+	}
+	// A bad environment value is an error even when the command line sets
+	// the setting too: the environment is read first.
+	t.Setenv("SWITCHYARD_MAX_CONCURRENT", "abc")
+	if err := run([]string{"serve", "--max-concurrent", "0"}); err == nil || !strings.Contains(err.Error(), "SWITCHYARD_MAX_CONCURRENT") {
+		t.Errorf("bad environment value with a flag: %v", err)
+	}
+}
