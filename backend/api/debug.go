@@ -70,6 +70,8 @@ func (a *API) debugError(c *gin.Context, err error) {
 		fail(c, http.StatusConflict, "NOT_PAUSED", err.Error())
 	case errors.Is(err, debug.ErrPauseStale):
 		fail(c, http.StatusConflict, "PAUSE_STALE", err.Error())
+	case errors.Is(err, debug.ErrTooMany):
+		fail(c, http.StatusConflict, "TOO_MANY_BREAKPOINTS", err.Error())
 	default:
 		a.storeError(c, "JOB", err)
 	}

@@ -52,7 +52,11 @@ type Options struct {
 	EvalTimeout   time.Duration // evaluate's time limit [100ms]
 	FlushInterval time.Duration // how often hit counts are stored [1s]
 	MaxFrames     int           // call stack frames returned [1000]
-	Logger        *slog.Logger
+	// MaxBreakpoints bounds the breakpoints of one flow or job [1000]: each
+	// is checked at every activation of its routine, and a flow's are
+	// copied into each of its jobs.
+	MaxBreakpoints int
+	Logger         *slog.Logger
 }
 
 // Debugger implements engine.Hooks and the debugger's API.
@@ -88,6 +92,9 @@ func New(ctx context.Context, st Store, ancestry Ancestry, opts Options) (*Debug
 	}
 	if opts.MaxFrames <= 0 {
 		opts.MaxFrames = 1000
+	}
+	if opts.MaxBreakpoints <= 0 {
+		opts.MaxBreakpoints = 1000
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -375,6 +382,12 @@ func (d *Debugger) CreateBreakpoint(ctx context.Context, scope, id string, in Br
 	c, err := compile(rec)
 	if err != nil {
 		return Breakpoint{}, err
+	}
+	d.mu.Lock()
+	n := len(d.listLocked(scope, id, s))
+	d.mu.Unlock()
+	if n >= d.opts.MaxBreakpoints {
+		return Breakpoint{}, fmt.Errorf("%w: %s %s has %d breakpoints, the most there can be", ErrTooMany, scope, id, n)
 	}
 	if err := d.store.PutBreakpoints(ctx, []store.Breakpoint{rec}); err != nil {
 		return Breakpoint{}, err

@@ -13,6 +13,7 @@ var (
 	ErrJobFinished        = errors.New("job has finished")
 	ErrNotPaused          = errors.New("job is not paused in the debugger")
 	ErrPauseStale         = errors.New("stale pause_id")
+	ErrTooMany            = errors.New("too many breakpoints")
 )
 
 // InvalidError is bad input (400): a malformed breakpoint, a condition that
