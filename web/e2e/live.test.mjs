@@ -50,8 +50,8 @@ async function waitForLive(page, state = 'live', timeout = 5_000) {
 }
 
 async function logRows(page) {
-  return page.locator('[data-testid="logs-table"] tbody tr').evaluateAll((rows) =>
-    rows.map((r) => ({ seq: r.cells[0].textContent.trim(), message: r.cells[4].textContent.trim() })),
+  return page.locator('[data-testid="log-row"]').evaluateAll((rows) =>
+    rows.map((r) => ({ seq: r.dataset.seq, message: r.querySelector('.log-msg').textContent.trim() })),
   )
 }
 
@@ -74,7 +74,7 @@ test('job page follows a running job live, without polling', async () => {
     // without reading the job again in between.
     await waitForStatus(page, 'running', 5_000)
     const readsWhileRunning = gets(jobPath)
-    await waitForText(page.getByTestId('logs-table'), /got 21/)
+    await waitForText(page.getByTestId('log-list'), /got 21/)
     await waitForStatus(page, 'completed', 15_000)
     assert.equal(gets(jobPath), readsWhileRunning, 'the job was read again while it ran')
     assert.equal(await page.getByTestId('live-indicator').getAttribute('data-state'), 'live')
@@ -85,7 +85,7 @@ test('job page follows a running job live, without polling', async () => {
     assert.match(await page.getByTestId('routine-row-wait').textContent(), /completed/)
     assert.match(await page.getByTestId('routine-row-after').textContent(), /completed/)
     // The server's own lifecycle line arrives too.
-    await waitForText(page.getByTestId('logs-table'), /job completed/)
+    await waitForText(page.getByTestId('log-list'), /job completed/)
 
     const rows = await logRows(page)
     const seqs = rows.map((r) => r.seq)
@@ -168,7 +168,7 @@ test('job page resumes after a dropped socket (4008) without gaps or duplicates'
     await waitForText(page.getByTestId('job-result'), /"value":\s*5/)
     assert.match(await page.getByTestId('routine-row-wait').textContent(), /completed/)
     assert.equal(done.nodes_completed, 5)
-    await waitForText(page.getByTestId('logs-table'), /job completed/)
+    await waitForText(page.getByTestId('log-list'), /job completed/)
     const rows = await logRows(page)
     const seqs = rows.map((r) => r.seq)
     assert.deepEqual(seqs, [...new Set(seqs)], `duplicate log lines: ${JSON.stringify(rows)}`)

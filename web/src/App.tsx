@@ -1,10 +1,32 @@
-import { useEffect } from 'react'
+import { lazy, Suspense, useEffect, useSyncExternalStore } from 'react'
 import { FlowPage } from './pages/FlowPage'
 import { FlowsPage } from './pages/FlowsPage'
 import { JobPage } from './pages/JobPage'
 import { JobsPage } from './pages/JobsPage'
 import { Link, navigate, useLocation } from './router'
 import { matchRoute, paths } from './routes'
+import { currentTheme, otherTheme, setTheme, subscribeTheme } from './theme'
+
+// The editor (CodeMirror) is loaded only when a flow is created or edited.
+const FlowEditPage = lazy(() => import('./pages/FlowEditPage'))
+
+function ThemeToggle() {
+  const theme = useSyncExternalStore(subscribeTheme, currentTheme, currentTheme)
+  const next = otherTheme(theme)
+  return (
+    <button
+      type="button"
+      className="theme-toggle"
+      data-testid="theme-toggle"
+      data-theme-current={theme}
+      aria-label={`Switch to ${next} theme`}
+      title={`Switch to ${next} theme`}
+      onClick={() => setTheme(next)}
+    >
+      {theme === 'dark' ? '☀ Light' : '☾ Dark'}
+    </button>
+  )
+}
 
 function Redirect({ to }: { to: string }) {
   useEffect(() => navigate(to, { replace: true }), [to])
@@ -14,12 +36,16 @@ function Redirect({ to }: { to: string }) {
 export function App() {
   const { pathname } = useLocation()
   const route = matchRoute(pathname)
-  const section = route.name === 'flow' || route.name === 'flows' ? 'flows' : route.name === 'job' || route.name === 'jobs' ? 'jobs' : ''
+  const section = route.name === 'flow' || route.name === 'flows' || route.name === 'flowNew' || route.name === 'flowEdit' ? 'flows' : route.name === 'job' || route.name === 'jobs' ? 'jobs' : ''
 
   useEffect(() => {
     const title =
       route.name === 'flow'
         ? `Flow ${route.id}`
+        : route.name === 'flowEdit'
+          ? `Edit ${route.id}`
+          : route.name === 'flowNew'
+            ? 'New flow'
         : route.name === 'job'
           ? `Job ${route.id}`
           : route.name === 'flows'
@@ -41,6 +67,12 @@ export function App() {
     case 'flow':
       page = <FlowPage key={route.id} id={route.id} />
       break
+    case 'flowNew':
+      page = <FlowEditPage key="new" />
+      break
+    case 'flowEdit':
+      page = <FlowEditPage key={`edit:${route.id}`} id={route.id} />
+      break
     case 'jobs':
       page = <JobsPage />
       break
@@ -60,18 +92,23 @@ export function App() {
 
   return (
     <div className="app">
-      <nav className="topbar">
-        <Link to={paths.flows()} className="brand">
-          Switchyard
-        </Link>
-        <Link to={paths.flows()} className={section === 'flows' ? 'active' : undefined}>
-          Flows
-        </Link>
-        <Link to={paths.jobs()} className={section === 'jobs' ? 'active' : undefined}>
-          Jobs
-        </Link>
-      </nav>
-      <main className="content">{page}</main>
+      <header className="topbar">
+        <nav className="topbar-nav" aria-label="Main">
+          <Link to={paths.flows()} className="brand">
+            Switchyard
+          </Link>
+          <Link to={paths.flows()} className={section === 'flows' ? 'active' : undefined}>
+            Flows
+          </Link>
+          <Link to={paths.jobs()} className={section === 'jobs' ? 'active' : undefined}>
+            Jobs
+          </Link>
+        </nav>
+        <ThemeToggle />
+      </header>
+      <main className="content">
+        <Suspense fallback={<p className="dim">Loading…</p>}>{page}</Suspense>
+      </main>
     </div>
   )
 }

@@ -210,6 +210,35 @@ export interface StartJobRequest {
 
 export type JobAction = 'pause' | 'resume' | 'cancel'
 
+export interface ValidationIssue {
+  code: string
+  message: string
+  routine_id?: string
+  connection?: number
+}
+
+export interface Validation {
+  valid: boolean
+  errors: ValidationIssue[]
+  warnings: ValidationIssue[]
+}
+
+export interface RoutineConfigField {
+  name: string
+  type: string
+  required?: boolean
+  default?: unknown
+  description?: string
+}
+
+export interface RoutineKind {
+  kind: string
+  description?: string
+  slots?: string[]
+  events?: string[]
+  config?: RoutineConfigField[]
+}
+
 /** An error answered by the server (or a failure to reach it). */
 export class ApiError extends Error {
   readonly status: number
@@ -300,7 +329,11 @@ export interface Api {
   getJob(id: string): Promise<Job>
   startJob(req: StartJobRequest): Promise<Job>
   jobAction(id: string, action: JobAction): Promise<Job>
-  getJobLogs(id: string, q?: LogQuery): Promise<LogList>
+  getJobLogs(id: string, q?: LogQuery, signal?: AbortSignal): Promise<LogList>
+  /** Events after seq `since` (docs/api.md). */
+  getJobEvents(id: string, since: number, limit: number, signal?: AbortSignal): Promise<{ events: Array<{ seq: number; type: string; [k: string]: unknown }>; next_since: number; has_more: boolean }>
+  /** The job right after event `at` (docs/post-mortem.md). */
+  getJobState(id: string, at: number, signal?: AbortSignal): Promise<Job & { at?: number }>
   /** A flow at one version (the one a job runs). */
   getFlowVersion(id: string, version?: number): Promise<Flow>
   listBreakpoints(scope: BreakpointScope, id: string): Promise<BreakpointList>
@@ -313,11 +346,26 @@ export interface Api {
   setVariable(id: string, name: string, value: unknown, pauseId?: string): Promise<Variables>
   evaluate(id: string, expression: string, frameIndex: number): Promise<EvalResult>
   debugCommand(id: string, command: DebugCommand, pauseId?: string): Promise<unknown>
+  /** Creates a flow from YAML (or JSON) text. */
+  createFlow(dsl: string): Promise<Flow>
+  /** Stores the text as the flow's next version. */
+  updateFlow(id: string, dsl: string): Promise<Flow>
+  deleteFlow(id: string): Promise<void>
+  /** Validates the text as flow `id` (which need not exist yet). */
+  validateFlow(id: string, dsl: string): Promise<Validation>
+  listRoutines(): Promise<{ routines: RoutineKind[] }>
 }
 
 export function createApi(fetchImpl: FetchLike = (input, init) => fetch(input, init), base = ''): Api {
-  async function request(method: string, path: string, body?: unknown, accept = 'application/json'): Promise<Response> {
+  async function request(
+    method: string,
+    path: string,
+    body?: unknown,
+    accept = 'application/json',
+    signal?: AbortSignal,
+  ): Promise<Response> {
     const init: RequestInit = { method, headers: { Accept: accept } }
+    if (signal) init.signal = signal
     if (body !== undefined) {
       init.body = JSON.stringify(body)
       init.headers = { ...init.headers, 'Content-Type': 'application/json' }
@@ -340,8 +388,8 @@ export function createApi(fetchImpl: FetchLike = (input, init) => fetch(input, i
     return res
   }
 
-  async function json<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await request(method, path, body)
+  async function json<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    const res = await request(method, path, body, 'application/json', signal)
     const text = await res.text()
     if (!text) return undefined as T
     try {
@@ -369,7 +417,11 @@ export function createApi(fetchImpl: FetchLike = (input, init) => fetch(input, i
     getJob: (id) => json<Job>('GET', `/api/jobs/${enc(id)}`),
     startJob: (req) => json<Job>('POST', '/api/jobs', req),
     jobAction: (id, action) => json<Job>('POST', `/api/jobs/${enc(id)}/${action}`),
-    getJobLogs: (id, q = {}) => json<LogList>('GET', `/api/jobs/${enc(id)}/logs${buildQuery({ ...q })}`),
+    getJobLogs: (id, q = {}, signal) =>
+      json<LogList>('GET', `/api/jobs/${enc(id)}/logs${buildQuery({ ...q })}`, undefined, signal),
+    getJobEvents: (id, since, limit, signal) =>
+      json('GET', `/api/jobs/${enc(id)}/events${buildQuery({ since, limit })}`, undefined, signal),
+    getJobState: (id, at, signal) => json('GET', `/api/jobs/${enc(id)}/state${buildQuery({ at })}`, undefined, signal),
     getFlowVersion: (id, version) => json<Flow>('GET', `/api/flows/${enc(id)}${buildQuery({ version })}`),
     listBreakpoints: (scope, id) => json<BreakpointList>('GET', `/api/${scope}/${enc(id)}/breakpoints`),
     createBreakpoint: (scope, id, bp) => json<Breakpoint>('POST', `/api/${scope}/${enc(id)}/breakpoints`, bp),
@@ -388,6 +440,13 @@ export function createApi(fetchImpl: FetchLike = (input, init) => fetch(input, i
       json<EvalResult>('POST', `/api/jobs/${enc(id)}/debug/evaluate`, { expression, frame_index: frameIndex }),
     debugCommand: (id, command, pauseId) =>
       json<unknown>('POST', `/api/jobs/${enc(id)}/debug/${command}`, pauseId ? { pause_id: pauseId } : {}),
+    createFlow: (dsl) => json<Flow>('POST', '/api/flows', { dsl }),
+    updateFlow: (id, dsl) => json<Flow>('PUT', `/api/flows/${enc(id)}`, { dsl }),
+    deleteFlow: async (id) => {
+      await request('DELETE', `/api/flows/${enc(id)}`)
+    },
+    validateFlow: (id, dsl) => json<Validation>('POST', `/api/flows/${enc(id || '_new')}/validate`, { dsl }),
+    listRoutines: () => json<{ routines: RoutineKind[] }>('GET', '/api/routines'),
   }
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import type { Job, LogEntry } from './api'
-import { JobLive, statusOf, unixToIso } from './jobLive'
+import type { Job } from './api'
+import { JobLive, logEntryOf, statusOf, unixToIso } from './jobLive'
 
 const T0 = 1704067200 // 2024-01-01T00:00:00Z
 
@@ -30,9 +30,6 @@ const msg = (seq: number, type: string, rest: Record<string, unknown> = {}) => (
   ...rest,
 })
 
-function log(seq: number, level: string, message: string): LogEntry {
-  return { seq, level, message, time: new Date((T0 + seq) * 1000).toISOString(), routine_id: 'r' }
-}
 
 describe('helpers', () => {
   it('reads Unix-seconds timestamps', () => {
@@ -158,27 +155,30 @@ describe('JobLive', () => {
     expect(c.job?.status).toBe('cancelled')
   })
 
-  it('merges live log lines with the REST page, without duplicates, per level', () => {
+  it('reads log lines off the stream, and counts every event in `events`', () => {
     const m = new JobLive()
     m.snapshot(job())
-    expect(m.logs('', 500)).toBeUndefined()
-    m.setRestLogs('', { logs: [log(1, 'info', 'job started'), log(2, 'debug', 'hello')], total: 2, limit: 500, offset: 0 })
-    m.apply(msg(2, 'log', { log: { level: 'debug', message: 'hello', node_id: 'r', timestamp: ts(T0 + 2) } }))
-    m.apply(msg(3, 'log', { log: { level: 'warning', message: 'careful', node_id: 'r', timestamp: ts(T0 + 3) } }))
-    m.apply(msg(4, 'log', { log: { level: 'debug', message: 'detail', node_id: 'r', timestamp: ts(T0 + 4) } }))
-    const all = m.logs('', 500)!
-    expect(all.logs.map((l) => l.seq)).toEqual([1, 2, 3, 4])
-    expect(all.total).toBe(4)
-    expect(all.logs[2]).toMatchObject({ level: 'warning', message: 'careful', routine_id: 'r' })
+    const l = msg(3, 'log', { log: { level: 'warning', message: 'careful', node_id: 'r', timestamp: ts(T0 + 3) } })
+    expect(logEntryOf(l)).toMatchObject({ seq: 3, level: 'warning', message: 'careful', routine_id: 'r' })
+    expect(logEntryOf(msg(4, 'status', { status: 'running' }))).toBeUndefined()
+    expect(m.apply(l).changed).toBe(true)
+    expect(m.job?.events).toBe(3)
+  })
 
-    // Another level: nothing until its page arrives, then only lines at or above it.
-    expect(m.logs('warning', 500)).toBeUndefined()
-    m.setRestLogs('warning', { logs: [], total: 0, limit: 500, offset: 0 })
-    expect(m.logs('warning', 500)!.logs.map((l) => l.seq)).toEqual([3])
-
-    // The page is capped; a cut-short REST page shows no live lines after it.
-    m.setRestLogs('', { logs: [log(1, 'info', 'a')], total: 10, limit: 1, offset: 0 })
-    const cut = m.logs('', 1)!
-    expect(cut.logs.map((l) => l.seq)).toEqual([1])
+  it('applies a batch at once and shows a pause request until the job pauses', () => {
+    const m = new JobLive()
+    m.snapshot(job())
+    const r = m.applyAll([
+      msg(3, 'node_update', { node_id: 'wait', node_state: { status: 'running', started_at: ts(T0 + 3) } }),
+      msg(4, 'log', { log: { level: 'info', message: 'x', timestamp: ts(T0 + 4) } }),
+    ])
+    expect(r.changed).toBe(true)
+    expect(m.job?.events).toBe(4)
+    expect(m.job?.routine_states?.wait.status).toBe('running')
+    // The action's answer is older than the stream: its pause request still shows.
+    expect(m.snapshot(job({ events: 2, pause_requested: true }))).toBe(false)
+    expect(m.job?.pause_requested).toBe(true)
+    m.apply(msg(5, 'status', { status: 'running', data: { state: 'paused' } }))
+    expect(m.job).toMatchObject({ status: 'paused', pause_requested: false })
   })
 })

@@ -2,7 +2,7 @@
 // messages of `/api/ws/executions/{id}` (seed 000, docs/streams.md) applied on
 // top. Pure: the page hook feeds it and re-renders.
 
-import type { Job, JobStatus, LogEntry, LogList, RoutineState } from './api'
+import type { Job, JobStatus, LogEntry, RoutineState } from './api'
 import type { LiveMessage } from './live'
 import { isFinished } from './status'
 
@@ -53,25 +53,12 @@ export interface Applied {
 
 const NOTHING: Applied = { changed: false, lifecycle: false, routineFailed: false }
 
-export interface LogsView {
-  logs: LogEntry[]
-  total: number
-}
-
 export class JobLive {
   job: Job | undefined
   /** Seq the current snapshot reflects; messages up to it are already in `job`. */
   private snapSeq = 0
   /** Highest seq applied from the stream. */
   private appliedSeq = 0
-  private restLogs: { level: string; list: LogList } | undefined
-  /** Live log lines (all levels), in seq order. */
-  private liveLogs: LogEntry[] = []
-  private readonly maxLiveLogs: number
-
-  constructor(maxLiveLogs = 5000) {
-    this.maxLiveLogs = maxLiveLogs
-  }
 
   /** The seq the state reflects (for the socket's `since`). */
   get seq(): number {
@@ -86,7 +73,11 @@ export class JobLive {
   snapshot(job: Job): boolean {
     const events = typeof job.events === 'number' && Number.isFinite(job.events) ? job.events : undefined
     const newer = this.job === undefined || events === undefined || events >= this.appliedSeq
-    if (!newer && !isFinished(job.status)) return false
+    if (!newer && !isFinished(job.status)) {
+      // Older than the stream, but a pause request it reports is news (the stream has no message for it).
+      if (job.pause_requested && job.job_id === this.job?.job_id) this.pauseRequested()
+      return false
+    }
     // Keep the routine states when an answer comes without them (lists, some actions).
     const keep = job.routine_states === undefined && this.job?.job_id === job.job_id ? this.job.routine_states : undefined
     this.job = keep ? { ...job, routine_states: keep } : job
@@ -102,13 +93,45 @@ export class JobLive {
   /** Applies one message of the executions stream. */
   apply(msg: LiveMessage): Applied {
     const seq = typeof msg.seq === 'number' ? msg.seq : undefined
-    if (msg.type === 'log') {
-      this.addLog(msg)
-    }
-    const j = this.job
-    if (!j || seq === undefined) return NOTHING
+    const j0 = this.job
+    if (!j0 || seq === undefined) return NOTHING
     if (seq <= this.snapSeq) return NOTHING // the snapshot has it
     this.appliedSeq = Math.max(this.appliedSeq, seq)
+    // The last seq the state reflects (the time scrubber's end) moves with every event.
+    const advanced = (j0.events ?? 0) < seq
+    const j: Job = advanced ? { ...j0, events: seq } : j0
+    this.job = j
+    const r = this.applyTo(j, msg)
+    return advanced && !r.changed ? { ...r, changed: true } : r
+  }
+
+  /**
+   * Applies a batch of messages (those of one animation frame) and answers
+   * what they changed together.
+   */
+  applyAll(msgs: readonly LiveMessage[]): Applied {
+    let changed = false
+    let lifecycle = false
+    let routineFailed = false
+    for (const m of msgs) {
+      const r = this.apply(m)
+      changed ||= r.changed
+      lifecycle ||= r.lifecycle
+      routineFailed ||= r.routineFailed
+    }
+    return { changed, lifecycle, routineFailed }
+  }
+
+  /**
+   * Shows a pause request at once (the Pause button, or the action's answer
+   * when the stream is already past the seq it reflects).
+   */
+  pauseRequested(): void {
+    const j = this.job
+    if (j && (j.status === 'running' || j.status === 'pending') && !j.pause_requested) this.job = { ...j, pause_requested: true }
+  }
+
+  private applyTo(j: Job, msg: LiveMessage): Applied {
     const at = unixSeconds(msg.timestamp)
     const started = j.started_at ? Date.parse(j.started_at) / 1000 : Number.NaN
     const elapsed = at !== undefined && Number.isFinite(started) ? Math.max(0, at - started) : undefined
@@ -119,6 +142,9 @@ export class JobLive {
         if (!status) return NOTHING
         const data = obj(msg.data) ?? {}
         const next: Job = { ...j, status }
+        // Paused or resumed: a pending request is settled; a finished job has none.
+        const state = data.state
+        if (state === 'paused' || state === 'running' || isFinished(status)) next.pause_requested = false
         // Where the debugger stopped is only known from REST (the page refetches on lifecycle changes).
         if (status !== 'paused') {
           next.paused_at = null
@@ -190,58 +216,18 @@ export class JobLive {
         return NOTHING
     }
   }
+}
 
-  /** Takes a REST page of logs fetched with the `level` filter. */
-  setRestLogs(level: string, list: LogList): void {
-    this.restLogs = { level, list }
-    // Live lines the store now has are no longer needed beyond its page.
-    const last = list.logs.length > 0 ? list.logs[list.logs.length - 1].seq : 0
-    if (level === '' && list.logs.length === list.total) {
-      this.liveLogs = this.liveLogs.filter((l) => l.seq > last)
-    }
-  }
-
-  /** Drops the REST logs, e.g. when the level filter changes. */
-  clearRestLogs(): void {
-    this.restLogs = undefined
-  }
-
-  /**
-   * The lines to show for a level filter: the REST page merged with live
-   * lines (deduplicated by seq), at most `limit`. Undefined until the REST
-   * page for that level arrived.
-   */
-  logs(level: string, limit: number): LogsView | undefined {
-    const rest = this.restLogs
-    if (!rest || rest.level !== level) return undefined
-    const min = level ? levelRank(level) : -1
-    const have = new Set(rest.list.logs.map((l) => l.seq))
-    const restLast = rest.list.logs.length > 0 ? rest.list.logs[rest.list.logs.length - 1].seq : 0
-    // When the REST page is cut short, later lines belong after lines it did not return.
-    const complete = rest.list.logs.length >= rest.list.total
-    const extra = this.liveLogs.filter((l) => !have.has(l.seq) && l.seq > restLast && levelRank(l.level) >= min)
-    const merged = complete ? [...rest.list.logs, ...extra].slice(0, limit) : rest.list.logs
-    return { logs: merged, total: rest.list.total + extra.length }
-  }
-
-  private addLog(msg: LiveMessage): void {
-    const seq = typeof msg.seq === 'number' ? msg.seq : undefined
-    const l = obj(msg.log)
-    if (seq === undefined || !l) return
-    const last = this.liveLogs.length > 0 ? this.liveLogs[this.liveLogs.length - 1].seq : 0
-    if (seq <= last && this.liveLogs.some((x) => x.seq === seq)) return
-    const entry: LogEntry = {
-      seq,
-      time: unixToIso(l.timestamp) ?? unixToIso(msg.timestamp),
-      level: typeof l.level === 'string' ? l.level : 'info',
-      routine_id: typeof l.node_id === 'string' ? l.node_id : undefined,
-      message: typeof l.message === 'string' ? l.message : String(l.message ?? ''),
-    }
-    if (seq > last) this.liveLogs.push(entry)
-    else {
-      const at = this.liveLogs.findIndex((x) => x.seq > seq)
-      this.liveLogs.splice(at, 0, entry)
-    }
-    if (this.liveLogs.length > this.maxLiveLogs) this.liveLogs.splice(0, this.liveLogs.length - this.maxLiveLogs)
+/** The log line a seed 000 `log` message carries, if any. */
+export function logEntryOf(msg: LiveMessage): LogEntry | undefined {
+  const seq = typeof msg.seq === 'number' ? msg.seq : undefined
+  const l = obj(msg.log)
+  if (msg.type !== 'log' || seq === undefined || !l) return undefined
+  return {
+    seq,
+    time: unixToIso(l.timestamp) ?? unixToIso(msg.timestamp),
+    level: typeof l.level === 'string' ? l.level : 'info',
+    routine_id: typeof l.node_id === 'string' ? l.node_id : undefined,
+    message: typeof l.message === 'string' ? l.message : String(l.message ?? ''),
   }
 }

@@ -9,6 +9,9 @@ describe('matchRoute', () => {
     expect(matchRoute('/flows')).toEqual({ name: 'flows' })
     expect(matchRoute('/flows/')).toEqual({ name: 'flows' })
     expect(matchRoute('/flows/orders')).toEqual({ name: 'flow', id: 'orders' })
+    expect(matchRoute('/flows/new')).toEqual({ name: 'flowNew' })
+    expect(matchRoute('/flows/orders/edit')).toEqual({ name: 'flowEdit', id: 'orders' })
+    expect(matchRoute(paths.flowEdit('a b'))).toEqual({ name: 'flowEdit', id: 'a b' })
     expect(matchRoute('/jobs')).toEqual({ name: 'jobs' })
     expect(matchRoute('/jobs/j_1')).toEqual({ name: 'job', id: 'j_1' })
     expect(matchRoute('/jobs/a%20b')).toEqual({ name: 'job', id: 'a b' })
@@ -17,6 +20,7 @@ describe('matchRoute', () => {
   it('rejects anything else', () => {
     expect(matchRoute('/nope')).toEqual({ name: 'notFound' })
     expect(matchRoute('/jobs/a/b')).toEqual({ name: 'notFound' })
+    expect(matchRoute('/flows/a/b')).toEqual({ name: 'notFound' })
     expect(matchRoute('/jobs/%E0%A4%A')).toEqual({ name: 'notFound' })
   })
 

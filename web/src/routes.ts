@@ -2,6 +2,8 @@ export type Route =
   | { name: 'root' }
   | { name: 'flows' }
   | { name: 'flow'; id: string }
+  | { name: 'flowNew' }
+  | { name: 'flowEdit'; id: string }
   | { name: 'jobs' }
   | { name: 'job'; id: string }
   | { name: 'notFound' }
@@ -19,9 +21,14 @@ export function matchRoute(pathname: string): Route {
   const parts = pathname.split('/').filter((p) => p !== '')
   if (parts.length === 0) return { name: 'root' }
   const [head, id, ...rest] = parts
+  if (head === 'flows' && id !== undefined && rest.length === 1 && rest[0] === 'edit') {
+    const d = decode(id)
+    return d ? { name: 'flowEdit', id: d } : { name: 'notFound' }
+  }
   if (rest.length > 0) return { name: 'notFound' }
   if (head === 'flows') {
     if (id === undefined) return { name: 'flows' }
+    if (id === 'new') return { name: 'flowNew' }
     const d = decode(id)
     return d ? { name: 'flow', id: d } : { name: 'notFound' }
   }
@@ -36,6 +43,8 @@ export function matchRoute(pathname: string): Route {
 export const paths = {
   flows: () => '/flows',
   flow: (id: string) => `/flows/${encodeURIComponent(id)}`,
+  flowNew: () => '/flows/new',
+  flowEdit: (id: string) => `/flows/${encodeURIComponent(id)}/edit`,
   jobs: (q?: Record<string, string | number | undefined>) => {
     const s = new URLSearchParams()
     for (const [k, v] of Object.entries(q ?? {})) {

@@ -1,82 +1,112 @@
 import { useCallback, useEffect, useReducer, useRef, useState } from 'react'
-import { api, ApiError, type Job } from './api'
-import { JobLive, type LogsView } from './jobLive'
-import { LiveSocket, type LiveState } from './live'
+import { api, ApiError, type Job, type LogEntry } from './api'
+import { FrameBatch, frameScheduler } from './frameBatch'
+import { JobLive, logEntryOf } from './jobLive'
+import { LiveSocket, type LiveMessage, type LiveState } from './live'
 import { isFinished } from './status'
 
-export const LOG_LIMIT = 500
+/**
+ * Stream messages are folded once per animation frame, and at most this
+ * often: a job of 10,000 events a second re-renders the page 20 times a second.
+ */
+const BATCH_MIN_MS = 50
 /** REST refresh while the socket is down. */
 const FALLBACK_MS = 5000
-/** Coalesces re-renders of message bursts. */
-const RENDER_MS = 50
-/** Debounce of the log refetch after lifecycle changes. */
-const LOGS_DEBOUNCE_MS = 300
 /** Debounce of the job refetch when the stream says it paused (REST carries `paused_at`). */
 const JOB_DEBOUNCE_MS = 80
 /** While stopped in the debugger, the job is re-read this often (a safety net; stops normally arrive as lifecycle messages). */
 const PAUSED_POLL_MS = 3000
 
+/** What the log panel hears from the job's stream. */
+export interface LogListener {
+  /** Live lines of one frame, in seq order. */
+  lines: (lines: LogEntry[]) => void
+  /** The stream may have missed lines (a reconnect) or the job ended: read the tail again. */
+  resync: () => void
+}
+
+export interface LogFeed {
+  subscribe: (l: LogListener) => () => void
+}
+
 export interface LiveJob {
   job: Job | undefined
   jobError: unknown
-  logs: LogsView | undefined
-  logsError: unknown
+  /** The job's live log lines, for the log panel (which pages the rest in over REST). */
+  logFeed: LogFeed
   live: LiveState
   /** Takes a job the server answered (e.g. to an action) if it is not older than what is shown. */
   takeSnapshot: (job: Job) => void
   /** Fetches the job again. */
   refresh: () => void
+  /** Shows "pausing…" at once, before the server answers. */
+  markPauseRequested: () => void
 }
 
 /**
- * A job and its logs, kept current by `/api/ws/executions/{id}`: the state
+ * A job, kept current by `/api/ws/executions/{id}`: the state
  * comes from REST, the socket resumes after the seq that state reflects
  * (the job's `events`), and its messages are applied on top. After a drop the
  * socket resumes where it stopped and REST is read again; while it is down the
- * job is re-read every few seconds.
+ * job is re-read every few seconds. The socket starts after the snapshot's
+ * seq: the present is drawn from REST, history is never replayed. Messages
+ * are folded into the state once per animation frame (FrameBatch).
  */
-export function useLiveJob(id: string, level: string): LiveJob {
+export function useLiveJob(id: string): LiveJob {
   const modelRef = useRef<{ id: string; model: JobLive } | undefined>(undefined)
   if (modelRef.current?.id !== id) modelRef.current = { id, model: new JobLive() }
   const model = modelRef.current.model
   const [, bump] = useReducer((n: number) => n + 1, 0)
   const [jobError, setJobError] = useState<unknown>()
-  const [logsError, setLogsError] = useState<unknown>()
   const [live, setLive] = useState<LiveState>('connecting')
-  const levelRef = useRef(level)
-  levelRef.current = level
   // Set by the main effect: what the other callbacks use while it runs.
-  const ctl = useRef<{ loadJob: () => Promise<Job | undefined>; loadLogs: () => void } | undefined>(undefined)
-  const requestedLevel = useRef<string | undefined>(undefined)
+  const ctl = useRef<{ loadJob: () => Promise<Job | undefined>; flush: () => void } | undefined>(undefined)
   const socketRef = useRef<LiveSocket | undefined>(undefined)
+  const listeners = useRef(new Set<LogListener>())
+  const [logFeed] = useState<LogFeed>(() => ({
+    subscribe: (l) => {
+      listeners.current.add(l)
+      return () => listeners.current.delete(l)
+    },
+  }))
 
   useEffect(() => {
     const m = model
     setJobError(undefined)
-    setLogsError(undefined)
     setLive('connecting')
     let stopped = false
     let socket: LiveSocket | undefined
-    let renderTimer: ReturnType<typeof setTimeout> | undefined
-    let logsTimer: ReturnType<typeof setTimeout> | undefined
     let jobTimer: ReturnType<typeof setTimeout> | undefined
     let pausedTimer: ReturnType<typeof setInterval> | undefined
     let fallbackTimer: ReturnType<typeof setTimeout> | undefined
-    let logsGen = 0
     let lastError: unknown
 
-    const render = () => {
-      if (renderTimer !== undefined || stopped) return
-      renderTimer = setTimeout(() => {
-        renderTimer = undefined
-        if (!stopped) bump()
-      }, RENDER_MS)
+    const resyncLogs = () => {
+      for (const l of listeners.current) l.resync()
     }
+
+    // One fold and one render per frame, however many messages came.
+    const batch = new FrameBatch<LiveMessage>((msgs) => {
+      if (stopped) return
+      const wasFinished = isFinished(m.job?.status)
+      const r = m.applyAll(msgs)
+      const lines: LogEntry[] = []
+      for (const msg of msgs) {
+        const l = msg.type === 'log' ? logEntryOf(msg) : undefined
+        if (l) lines.push(l)
+      }
+      if (lines.length > 0) for (const l of listeners.current) l.lines(lines)
+      if (r.changed) bump()
+      // Only a stop needs REST: the stream says the job paused, not where or why.
+      if (r.lifecycle && m.job?.status === 'paused') scheduleJob()
+      if (!wasFinished && isFinished(m.job?.status)) resyncLogs()
+    }, frameScheduler, BATCH_MIN_MS)
 
     const loadJob = async (): Promise<Job | undefined> => {
       try {
         const j = await api.getJob(id)
         if (stopped) return undefined
+        batch.flush()
         lastError = undefined
         if (m.snapshot(j) && typeof j.events === 'number') socket?.advance(j.events)
         setJobError(undefined)
@@ -87,29 +117,6 @@ export function useLiveJob(id: string, level: string): LiveJob {
         if (!stopped) setJobError(err)
         return undefined
       }
-    }
-
-    const loadLogs = async () => {
-      const lv = levelRef.current
-      requestedLevel.current = lv
-      const gen = ++logsGen
-      try {
-        const list = await api.getJobLogs(id, { level: lv || undefined, limit: LOG_LIMIT })
-        if (stopped || gen !== logsGen) return
-        m.setRestLogs(lv, list)
-        setLogsError(undefined)
-        bump()
-      } catch (err) {
-        if (!stopped && gen === logsGen) setLogsError(err)
-      }
-    }
-
-    const scheduleLogs = () => {
-      if (logsTimer !== undefined) clearTimeout(logsTimer)
-      logsTimer = setTimeout(() => {
-        logsTimer = undefined
-        if (!stopped) void loadLogs()
-      }, LOGS_DEBOUNCE_MS)
     }
 
     // A lifecycle change (paused, resumed, finished): REST has what the stream
@@ -132,7 +139,7 @@ export function useLiveJob(id: string, level: string): LiveJob {
         if (!down()) return
         if (!isFinished(m.job?.status)) {
           await loadJob()
-          await loadLogs()
+          resyncLogs()
         }
         if (down()) fallback()
       }, FALLBACK_MS)
@@ -142,14 +149,7 @@ export function useLiveJob(id: string, level: string): LiveJob {
       socket = new LiveSocket({
         path: `/api/ws/executions/${encodeURIComponent(id)}`,
         since,
-        onMessage: (msg) => {
-          const r = m.apply(msg)
-          if (r.changed || msg.type === 'log') render()
-          // The server also writes log lines for lifecycle changes and failures.
-          if (r.lifecycle || r.routineFailed) scheduleLogs()
-          // Only a stop needs REST: the stream says the job paused, not where or why.
-          if (r.lifecycle && m.job?.status === 'paused') scheduleJob()
-        },
+        onMessage: (msg) => batch.push(msg),
         onState: (state, info) => {
           if (stopped) return
           setLive(state)
@@ -158,7 +158,7 @@ export function useLiveJob(id: string, level: string): LiveJob {
             fallbackTimer = undefined
             if (info.reconnected) {
               void loadJob()
-              void loadLogs()
+              resyncLogs()
             }
           } else if (state === 'reconnecting') {
             fallback()
@@ -184,11 +184,10 @@ export function useLiveJob(id: string, level: string): LiveJob {
         }
         return
       }
-      void loadLogs()
       openSocket(typeof j.events === 'number' ? j.events : undefined)
     }
 
-    ctl.current = { loadJob, loadLogs: () => void loadLogs() }
+    ctl.current = { loadJob, flush: () => batch.flush() }
     void start()
     pausedTimer = setInterval(() => {
       // A stop presented without the job running in between (concurrent flows)
@@ -199,7 +198,8 @@ export function useLiveJob(id: string, level: string): LiveJob {
 
     return () => {
       stopped = true
-      for (const t of [renderTimer, logsTimer, fallbackTimer, jobTimer]) if (t !== undefined) clearTimeout(t)
+      for (const t of [fallbackTimer, jobTimer]) if (t !== undefined) clearTimeout(t)
+      batch.dispose()
       if (pausedTimer !== undefined) clearInterval(pausedTimer)
       socket?.close()
       socketRef.current = undefined
@@ -207,31 +207,28 @@ export function useLiveJob(id: string, level: string): LiveJob {
     }
   }, [id])
 
-  // A new level filter: fetch its page (the first one is fetched after the job).
-  useEffect(() => {
-    if (!model.job || requestedLevel.current === level) return
-    model.clearRestLogs()
-    bump()
-    ctl.current?.loadLogs()
-  }, [level, model])
-
   const takeSnapshot = useCallback(
     (job: Job) => {
+      ctl.current?.flush()
       if (model.snapshot(job) && typeof job.events === 'number') socketRef.current?.advance(job.events)
       bump()
     },
     [model],
   )
   const refresh = useCallback(() => void ctl.current?.loadJob(), [])
+  const markPauseRequested = useCallback(() => {
+    model.pauseRequested()
+    bump()
+  }, [model])
 
   return {
     job: model.job,
     jobError,
-    logs: model.logs(level, LOG_LIMIT),
-    logsError,
+    logFeed,
     live,
     takeSnapshot,
     refresh,
+    markPauseRequested,
   }
 }
 

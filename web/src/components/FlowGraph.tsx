@@ -36,6 +36,8 @@ export interface FlowGraphProps {
   onSelect?: (routineId: string) => void
   onToggleBreakpoint?: (routineId: string) => void
   onEditBreakpoint?: (routineId: string, anchor: HTMLElement) => void
+  /** Zoom out further to show the whole flow (the editor's narrow preview). */
+  fit?: boolean
 }
 
 interface RoutineNodeData extends Record<string, unknown> {
@@ -70,13 +72,14 @@ const RoutineNodeView = memo(function RoutineNodeView({ data }: NodeProps<Routin
       <button
         type="button"
         className="graph-node-open nodrag"
-        aria-label={`Inspect routine ${id}`}
         onClick={(e) => {
           e.stopPropagation()
           data.onSelect?.(id)
         }}
         disabled={!data.onSelect}
       >
+        {/* The name starts with the action and contains the visible text (axe: label-content-name-mismatch). */}
+        <span className="visually-hidden">Inspect routine </span>
         <strong className="graph-node-id">{id}</strong>
         <span className="graph-node-kind">{kind}</span>
         {live && (
@@ -163,6 +166,7 @@ function FlowGraphInner({
   onSelect,
   onToggleBreakpoint,
   onEditBreakpoint,
+  fit = false,
 }: FlowGraphProps) {
   const layout = useMemo(() => layoutFlow(routines, connections, DEFAULT_LAYOUT), [routines, connections])
   const count = layout.nodes.length
@@ -210,7 +214,7 @@ function FlowGraphInner({
         markerEnd: { type: MarkerType.ArrowClosed, width: 18, height: 18 },
         labelBgPadding: [4, 2] as [number, number],
         labelBgBorderRadius: 3,
-        labelStyle: { fontSize: 11, fill: '#4a5361' },
+        labelStyle: { fontSize: 11, fill: 'var(--graph-label)' },
         className: e.back ? 'edge-back' : undefined,
         focusable: false,
       })),
@@ -219,7 +223,7 @@ function FlowGraphInner({
 
   // Tall enough to show the whole flow at full size (bounded), so nothing needs zooming.
   const miniMap = large || layout.width > 1400
-  const minZoom = large ? 0.1 : READABLE_MIN_ZOOM
+  const minZoom = large ? 0.1 : fit ? 0.45 : READABLE_MIN_ZOOM
   const height = large ? 560 : Math.max(200, Math.min(640, layout.height + 50 + (miniMap ? 120 : 0)))
   const box = useRef<HTMLDivElement>(null)
 

@@ -1,12 +1,13 @@
 import { percent } from '../format'
 
-export function ProgressBar({ progress, testId }: { progress: number | null | undefined; testId?: string }) {
+export function ProgressBar({ progress, testId, label = 'Progress' }: { progress: number | null | undefined; testId?: string; label?: string }) {
   const p = percent(progress)
   return (
     <span className="progress" data-testid={testId} title={`${p}%`}>
       <span
         className="progress-track"
         role="progressbar"
+        aria-label={label}
         aria-valuemin={0}
         aria-valuemax={100}
         aria-valuenow={p}

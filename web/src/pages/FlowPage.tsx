@@ -4,6 +4,7 @@ import { BreakpointList } from '../components/BreakpointList'
 import { useBreakpointEditor } from '../components/BreakpointPopover'
 import { ErrorAlert } from '../components/ErrorAlert'
 import { FlowGraph } from '../components/FlowGraph'
+import { FlowVersions } from '../components/FlowVersions'
 import { JobsTable } from '../components/JobsTable'
 import { parseParams } from '../params'
 import { Link, navigate } from '../router'
@@ -33,6 +34,12 @@ export function FlowPage({ id }: { id: string }) {
             {flow.data.name ? `${flow.data.name} · ` : ''}version {flow.data.version}
           </span>
         )}
+        <span className="header-btn actions" style={{ marginTop: 0 }}>
+          <Link to={paths.flowEdit(id)} className="btn" data-testid="flow-edit">
+            Edit
+          </Link>
+          <DeleteFlow id={id} />
+        </span>
       </header>
       <ErrorAlert error={flow.error} testId="load-error" />
       {flow.data?.description && <p>{flow.data.description}</p>}
@@ -70,6 +77,8 @@ export function FlowPage({ id }: { id: string }) {
       </div>
 
       <StartJobForm flowId={id} />
+
+      {flow.data && <FlowVersions id={id} current={flow.data.version} />}
 
       <div className="panel">
         <h2>
@@ -142,5 +151,41 @@ function StartJobForm({ flowId }: { flowId: string }) {
         </button>
       </div>
     </form>
+  )
+}
+
+/** Delete, with an inline confirmation (running jobs keep their version). */
+function DeleteFlow({ id }: { id: string }) {
+  const [asking, setAsking] = useState(false)
+  const [error, setError] = useState<unknown>()
+  const [busy, setBusy] = useState(false)
+  if (!asking) {
+    return (
+      <button type="button" className="btn btn-danger" data-testid="flow-delete" onClick={() => setAsking(true)}>
+        Delete
+      </button>
+    )
+  }
+  const confirm = async () => {
+    setBusy(true)
+    try {
+      await api.deleteFlow(id)
+      navigate(paths.flows())
+    } catch (err) {
+      setError(err)
+      setBusy(false)
+    }
+  }
+  return (
+    <span className="confirm" role="group" aria-label="Confirm deletion">
+      <span>Delete flow <code>{id}</code> and all its versions?</span>
+      <button type="button" className="btn btn-danger-solid" data-testid="flow-delete-confirm" onClick={() => void confirm()} disabled={busy} autoFocus>
+        {busy ? 'Deleting…' : 'Yes, delete'}
+      </button>
+      <button type="button" className="btn" data-testid="flow-delete-cancel" onClick={() => setAsking(false)}>
+        Keep it
+      </button>
+      <ErrorAlert error={error} testId="delete-error" />
+    </span>
   )
 }

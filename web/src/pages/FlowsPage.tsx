@@ -13,13 +13,16 @@ export function FlowsPage() {
       <header className="page-header">
         <h1>Flows</h1>
         {flows.data && <span className="dim">{flows.data.total} total</span>}
+        <Link to={paths.flowNew()} className="btn btn-primary header-btn" data-testid="flow-new">
+          New flow
+        </Link>
       </header>
       <ErrorAlert error={flows.error} testId="load-error" />
       {flows.loading && !flows.data ? (
         <p className="dim">Loading…</p>
       ) : list.length === 0 && !flows.error ? (
         <p className="empty">
-          No flows yet. Create one with <code>POST /api/flows</code>.
+          No flows yet. Create one with <Link to={paths.flowNew()}>New flow</Link> or <code>POST /api/flows</code>.
         </p>
       ) : (
         <table className="table" data-testid="flows-table">

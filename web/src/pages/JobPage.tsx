@@ -1,11 +1,13 @@
-import { useCallback, useEffect, useMemo, useState } from 'react'
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import { api, type Breakpoint, type Flow, type Job, type JobAction, type RoutineState } from '../api'
 import { BreakpointList } from '../components/BreakpointList'
 import { useBreakpointEditor } from '../components/BreakpointPopover'
 import { DebuggerPanel } from '../components/DebuggerPanel'
 import { ErrorAlert } from '../components/ErrorAlert'
+import { EventsPanel } from '../components/EventsPanel'
 import { FlowGraph } from '../components/FlowGraph'
 import { LiveIndicator } from '../components/LiveIndicator'
+import { LogPanel } from '../components/LogPanel'
 import { ProgressBar } from '../components/ProgressBar'
 import { StatusBadge } from '../components/StatusBadge'
 import { compactJson, formatDuration, formatTime, prettyJson } from '../format'
@@ -15,8 +17,28 @@ import { paths } from '../routes'
 import { allowedActions, isFinished } from '../status'
 import { useBreakpoints } from '../useBreakpoints'
 import { useLiveJob } from '../useLiveJob'
+import { useTimeTravel } from '../useTimeTravel'
+import { bannerText, clampSeq, shownJob } from '../timeline'
 
-const LOG_LEVELS = ['debug', 'info', 'warning', 'error'] as const
+/**
+ * The duration to show: the job's, counted on in the browser while it runs
+ * (from when that value arrived, so the two clocks need not agree).
+ */
+function useTickingDuration(duration: number | null | undefined, startedAt: string | null | undefined, running: boolean): number | undefined {
+  const [now, setNow] = useState(() => Date.now())
+  const anchor = useRef<{ d: number | null | undefined; at: number }>({ d: duration, at: Date.now() })
+  if (anchor.current.d !== duration) anchor.current = { d: duration, at: Date.now() }
+  useEffect(() => {
+    if (!running) return
+    const t = setInterval(() => setNow(Date.now()), 250)
+    return () => clearInterval(t)
+  }, [running])
+  if (!running) return duration ?? undefined
+  const base = anchor.current
+  if (typeof base.d === 'number') return base.d + Math.max(0, now - base.at) / 1000
+  const started = startedAt ? Date.parse(startedAt) : Number.NaN
+  return Number.isFinite(started) ? Math.max(0, (now - started) / 1000) : undefined
+}
 
 /** Routine states in execution order: started ones by start time, then the rest by id. */
 export function sortRoutineStates(states: Record<string, RoutineState> | undefined): [string, RoutineState][] {
@@ -44,15 +66,16 @@ function errorText(err: unknown): string {
 export function JobPage({ id }: { id: string }) {
   const [actionError, setActionError] = useState<unknown>()
   const [busy, setBusy] = useState<JobAction | undefined>()
-  const [level, setLevel] = useState('')
 
   // REST state kept current by the job's live stream (see useLiveJob).
-  const live = useLiveJob(id, level)
+  const live = useLiveJob(id)
   const finished = isFinished(live.job?.status)
+  const { travel, go, exit } = useTimeTravel(id)
 
   const act = async (action: JobAction) => {
     setBusy(action)
     setActionError(undefined)
+    if (action === 'pause') live.markPauseRequested()
     try {
       const updated = await api.jobAction(id, action)
       if (updated && typeof updated === 'object' && 'status' in updated) live.takeSnapshot(updated)
@@ -66,7 +89,11 @@ export function JobPage({ id }: { id: string }) {
   }
 
   const j: Job | undefined = live.job
-  const logs = live.logs
+  // The graph, the node panel and the routines table show the past while time travelling.
+  const shown = shownJob(j, travel)
+  const travelling = travel.at !== undefined
+  const lastSeq = j?.events ?? 0
+  const duration = useTickingDuration(j?.duration, j?.started_at, j?.status === 'running')
   const allowed = allowedActions(j?.status)
   const stop = debugStop(j)
 
@@ -85,6 +112,7 @@ export function JobPage({ id }: { id: string }) {
       cancelled = true
     }
   }, [flowKey])
+  const routineIds = useMemo(() => Object.keys(flow?.routines ?? {}).sort(), [flow])
 
   const bps = useBreakpoints('jobs', id, `${j?.status}:${stop?.pause_id ?? ''}`, j !== undefined && !finished)
   const bpByRoutine = useMemo(() => routineBreakpoints(bps.list), [bps.list])
@@ -150,18 +178,55 @@ export function JobPage({ id }: { id: string }) {
       {j && (
         <>
           <div className={`graph-area ${selected ? 'with-side' : ''}`}>
-            <div className="panel">
+            <div className={`panel ${travelling ? 'panel-travel' : ''}`} data-travel={travelling ? 'true' : 'false'}>
               <h2>
                 Graph
                 {!finished && <span className="dim small">click a dot to set a breakpoint, a routine to inspect it</span>}
               </h2>
+              <div className="scrubber">
+                <label className="inline-label scrubber-label" htmlFor="time-scrubber">
+                  history
+                </label>
+                <input
+                  id="time-scrubber"
+                  type="range"
+                  data-testid="time-scrubber"
+                  aria-label="Time travel: the job after event seq"
+                  min={1}
+                  max={Math.max(1, lastSeq)}
+                  step={1}
+                  disabled={lastSeq < 1}
+                  value={travel.at ?? Math.max(1, lastSeq)}
+                  onChange={(e) => go(clampSeq(Number(e.target.value), lastSeq))}
+                />
+                <span className="mono small scrubber-pos">
+                  {travelling ? `seq ${travel.at} / ${lastSeq}` : `live · seq ${lastSeq}`}
+                </span>
+              </div>
+              {travelling && (
+                <div className="travel-banner" role="status" data-testid="time-travel-banner" data-at={travel.state?.at ?? ''}>
+                  <span>
+                    <strong>{bannerText(travel, lastSeq)}</strong>
+                    {travel.state && (
+                      <>
+                        {' '}
+                        — the job was <strong>{travel.state.status}</strong>; graph and routine panel show that moment
+                      </>
+                    )}
+                  </span>
+                  <button type="button" className="btn btn-small btn-primary" data-testid="time-travel-exit" onClick={exit}>
+                    Back to live
+                  </button>
+                </div>
+              )}
+              <ErrorAlert error={travel.error} testId="time-travel-error" />
               <ErrorAlert error={flowError} testId="graph-error" />
               <ErrorAlert error={bps.error} testId="bp-error" onDismiss={bps.clearError} />
               {flow ? (
                 <FlowGraph
                   routines={flow.routines ?? {}}
                   connections={flow.connections ?? []}
-                  states={j.routine_states ?? {}}
+                  states={shown?.routine_states ?? {}}
                   breakpoints={bpByRoutine}
                   pausedRoutine={stop?.routine_id}
                   selected={selected}
@@ -178,7 +243,7 @@ export function JobPage({ id }: { id: string }) {
               <RoutinePanel
                 id={selected}
                 spec={flow?.routines?.[selected]}
-                state={j.routine_states?.[selected]}
+                state={shown?.routine_states?.[selected]}
                 breakpoint={bpByRoutine.get(selected)}
                 onClose={() => setSelected(undefined)}
               />
@@ -207,6 +272,11 @@ export function JobPage({ id }: { id: string }) {
                 <dt>Status</dt>
                 <dd>
                   <StatusBadge status={j.status} testId="job-status" />
+                  {j.pause_requested && !isFinished(j.status) && j.status !== 'paused' && (
+                    <span className="badge badge-warn pausing" data-testid="job-pausing" title="Pause requested: running activations finish first">
+                      pausing…
+                    </span>
+                  )}
                 </dd>
               </div>
               <div>
@@ -223,7 +293,7 @@ export function JobPage({ id }: { id: string }) {
               </div>
               <div>
                 <dt>Duration</dt>
-                <dd data-testid="job-duration">{formatDuration(j.duration) || '—'}</dd>
+                <dd data-testid="job-duration">{formatDuration(duration) || '—'}</dd>
               </div>
               <div>
                 <dt>Routines</dt>
@@ -294,58 +364,15 @@ export function JobPage({ id }: { id: string }) {
           </div>
 
           <div className="panel">
-            <h2>Routines</h2>
-            <RoutineTable states={j.routine_states} />
+            <h2>Routines{travelling && <span className="dim small"> as of seq {travel.state?.at ?? travel.at}</span>}</h2>
+            <RoutineTable states={shown?.routine_states} />
           </div>
+
+          <LogPanel jobId={id} feed={live.logFeed} routines={routineIds} />
+          <EventsPanel jobId={id} last={lastSeq} routines={routineIds} travelAt={travel.at} onTravel={go} />
         </>
       )}
 
-      <div className="panel">
-        <h2>
-          Logs{' '}
-          <label className="inline-label">
-            level{' '}
-            <select data-testid="log-level" value={level} onChange={(e) => setLevel(e.target.value)}>
-              <option value="">all</option>
-              {LOG_LEVELS.map((l) => (
-                <option key={l} value={l}>
-                  ≥ {l}
-                </option>
-              ))}
-            </select>
-          </label>
-          {logs && <span className="dim small"> {logs.total} lines</span>}
-        </h2>
-        <ErrorAlert error={live.logsError} testId="logs-error" />
-        {logs && logs.logs.length > 0 ? (
-          <table className="table table-logs" data-testid="logs-table">
-            <thead>
-              <tr>
-                <th>#</th>
-                <th>Time</th>
-                <th>Level</th>
-                <th>Routine</th>
-                <th>Message</th>
-              </tr>
-            </thead>
-            <tbody>
-              {logs.logs.map((l) => (
-                <tr key={l.seq} className={`log-${l.level}`}>
-                  <td className="mono dim">{l.seq}</td>
-                  <td className="nowrap">{formatTime(l.time ?? l.timestamp)}</td>
-                  <td>
-                    <span className={`level level-${l.level}`}>{l.level}</span>
-                  </td>
-                  <td className="mono">{l.routine_id}</td>
-                  <td className="mono wrap">{l.message}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        ) : (
-          logs && <p className="empty">No log lines.</p>
-        )}
-      </div>
     </section>
   )
 }

@@ -1,5 +1,5 @@
-import { useEffect, useRef } from 'react'
-import { api, JOB_STATUSES } from '../api'
+import { useEffect, useRef, useState, type FormEvent } from 'react'
+import { api, ApiError, JOB_STATUSES } from '../api'
 import { ErrorAlert } from '../components/ErrorAlert'
 import { JobsTable } from '../components/JobsTable'
 import { LiveIndicator } from '../components/LiveIndicator'
@@ -151,6 +151,7 @@ export function JobsPage() {
           </select>
         </label>
       </div>
+      <JobSearch />
       <ErrorAlert error={jobs.error} testId="load-error" />
       {jobs.data ? <JobsTable jobs={jobs.data.jobs} /> : !jobs.error && <p className="dim">Loading…</p>}
       <nav className="pager" aria-label="Pagination">
@@ -177,5 +178,51 @@ export function JobsPage() {
         </button>
       </nav>
     </section>
+  )
+}
+
+/** Search by job id: an exact id opens the job. */
+function JobSearch() {
+  const [text, setText] = useState('')
+  const [message, setMessage] = useState<string | undefined>()
+  const [error, setError] = useState<unknown>()
+  const submit = async (e: FormEvent) => {
+    e.preventDefault()
+    const id = text.trim()
+    setMessage(undefined)
+    setError(undefined)
+    if (!id) return
+    try {
+      const job = await api.getJob(id)
+      navigate(paths.job(job.job_id))
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) setMessage(`No job with id "${id}".`)
+      else setError(err)
+    }
+  }
+  return (
+    <form className="job-search" role="search" onSubmit={(e) => void submit(e)}>
+      <label htmlFor="job-search">Job id</label>
+      <input
+        id="job-search"
+        data-testid="job-search"
+        type="search"
+        value={text}
+        placeholder="job_…"
+        spellCheck={false}
+        autoComplete="off"
+        aria-describedby={message ? 'job-search-msg' : undefined}
+        onChange={(e) => setText(e.target.value)}
+      />
+      <button type="submit" className="btn" data-testid="job-search-go">
+        Open
+      </button>
+      {message && (
+        <span id="job-search-msg" className="field-error" data-testid="job-search-msg" role="status">
+          {message}
+        </span>
+      )}
+      <ErrorAlert error={error} />
+    </form>
   )
 }
