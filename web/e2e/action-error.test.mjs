@@ -84,6 +84,7 @@ test('resume refused by the server shows its message in the alert', async () => 
     const refusedCancel = await rest(server.url, 'POST', `/api/jobs/${encodeURIComponent(jobId)}/cancel`)
     assert.equal(refusedCancel.status, 409)
     await page.getByTestId('btn-cancel').click()
+    await page.getByTestId('cancel-confirm').click()
     await waitForText(alert, new RegExp(escape(refusedCancel.body.error.message)))
 
     // The job itself is untouched.

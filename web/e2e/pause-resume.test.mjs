@@ -68,3 +68,36 @@ test('pause a running job, see paused, resume it, see completed', async () => {
     await page.close()
   }
 })
+
+test('cancel asks first; rerun starts the same flow with the same params', async () => {
+  const page = await browser.newPage()
+  const problems = watchPage(page)
+  try {
+    const started = await rest(server.url, 'POST', '/api/jobs', { flow_id: 'e2e-slow', params: { value: 11 } })
+    assert.equal(started.status, 201)
+    const jobId = started.body.job_id
+    await page.goto(`${server.url}/jobs/${encodeURIComponent(jobId)}`)
+    await waitForStatus(page, 'running', 10_000)
+
+    // Cancel asks; keeping it running changes nothing.
+    await page.getByTestId('btn-cancel').click()
+    await page.getByTestId('cancel-confirmation').waitFor({ timeout: 5_000 })
+    await page.getByTestId('cancel-keep').click()
+    assert.equal(await page.getByTestId('cancel-confirmation').count(), 0)
+    assert.equal((await rest(server.url, 'GET', `/api/jobs/${encodeURIComponent(jobId)}`)).body.status, 'running')
+
+    await page.getByTestId('btn-cancel').click()
+    await page.getByTestId('cancel-confirm').click()
+    await waitForStatus(page, 'cancelled', 10_000)
+
+    await page.getByTestId('btn-rerun').click()
+    await page.waitForURL((u) => !u.pathname.endsWith(encodeURIComponent(jobId)), { timeout: 10_000 })
+    const rerunId = decodeURIComponent(new URL(page.url()).pathname.split('/').pop())
+    const rerun = await rest(server.url, 'GET', `/api/jobs/${encodeURIComponent(rerunId)}`)
+    assert.equal(rerun.body.flow_id, 'e2e-slow')
+    assert.deepEqual(rerun.body.params, { value: 11 })
+    assert.deepEqual(problems.filter((p) => p.startsWith('pageerror')), [])
+  } finally {
+    await page.close()
+  }
+})

@@ -132,20 +132,25 @@ export function JobPage({ id }: { id: string }) {
   }, [stop, j?.status, pausedByOperator])
   const showDebugger = stop !== undefined || (debugSession && !finished && !pausedByOperator)
 
-  const [debugging, setDebugging] = useState(false)
-  const debugAgain = async () => {
+  // Rerun and Debug start a new job of the same flow with the same params
+  // (Debug stopped before its first activation) and open it.
+  const [starting, setStarting] = useState<'rerun' | 'debug' | undefined>()
+  const startAgain = async (how: 'rerun' | 'debug') => {
     if (!j) return
-    setDebugging(true)
+    setStarting(how)
     setActionError(undefined)
     try {
-      const started = await api.startJob({ flow_id: j.flow_id, params: j.params, stop_on_entry: true })
+      const started = await api.startJob({
+        flow_id: j.flow_id, params: j.params, entry_routine_id: j.entry_routine_id, stop_on_entry: how === 'debug',
+      })
       navigate(paths.job(started.job_id))
     } catch (err) {
       setActionError(err)
     } finally {
-      setDebugging(false)
+      setStarting(undefined)
     }
   }
+  const [confirmCancel, setConfirmCancel] = useState(false)
 
   return (
     <section>
@@ -161,16 +166,28 @@ export function JobPage({ id }: { id: string }) {
         )}
         {(j || live.live !== 'closed') && <LiveIndicator state={live.live} />}
         {j && (
-          <button
-            type="button"
-            className="btn header-btn"
-            data-testid="btn-debug"
-            disabled={debugging}
-            title="Start a new job of this flow with the same params, stopped before its first activation"
-            onClick={() => void debugAgain()}
-          >
-            {debugging ? 'Starting…' : 'Debug (new job)'}
-          </button>
+          <span className="header-btn">
+            <button
+              type="button"
+              className="btn"
+              data-testid="btn-rerun"
+              disabled={starting !== undefined}
+              title="Start a new job of this flow with the same params"
+              onClick={() => void startAgain('rerun')}
+            >
+              {starting === 'rerun' ? 'Starting…' : 'Rerun'}
+            </button>{' '}
+            <button
+              type="button"
+              className="btn"
+              data-testid="btn-debug"
+              disabled={starting !== undefined}
+              title="Start a new job of this flow with the same params, stopped before its first activation"
+              onClick={() => void startAgain('debug')}
+            >
+              {starting === 'debug' ? 'Starting…' : 'Debug (new job)'}
+            </button>
+          </span>
         )}
       </header>
       <ErrorAlert error={live.jobError} testId="load-error" />
@@ -338,12 +355,32 @@ export function JobPage({ id }: { id: string }) {
                 type="button"
                 className="btn btn-danger"
                 data-testid="btn-cancel"
-                disabled={!allowed.cancel || busy !== undefined}
-                onClick={() => act('cancel')}
+                disabled={!allowed.cancel || busy !== undefined || confirmCancel}
+                onClick={() => setConfirmCancel(true)}
               >
                 {busy === 'cancel' ? 'Cancelling…' : 'Cancel'}
               </button>
             </div>
+            {confirmCancel && (
+              <div className="confirm" role="alertdialog" aria-label="Cancel this job?" data-testid="cancel-confirmation">
+                <span>Cancel this job? Its running activations are stopped and it ends cancelled.</span>{' '}
+                <button
+                  type="button"
+                  className="btn btn-danger-solid"
+                  data-testid="cancel-confirm"
+                  autoFocus
+                  onClick={() => {
+                    setConfirmCancel(false)
+                    act('cancel')
+                  }}
+                >
+                  Cancel the job
+                </button>{' '}
+                <button type="button" className="btn" data-testid="cancel-keep" onClick={() => setConfirmCancel(false)}>
+                  Keep it running
+                </button>
+              </div>
+            )}
             <ErrorAlert error={actionError} onDismiss={() => setActionError(undefined)} />
           </div>
 
