@@ -14,7 +14,7 @@ RACE_PKGS := ./backend/engine/... ./backend/events/... ./backend/routines/... ./
 GO_SRC    := $(shell find backend examples -name '*.go' 2>/dev/null) embed.go go.mod go.sum $(wildcard migrations/*.sql)
 WEB_SRC   := $(shell find web/src web/public web/index.html web/vite.config.ts web/tsconfig.json web/compress.mjs -type f 2>/dev/null) package.json package-lock.json
 
-.PHONY: all build run test test-go test-race test-web test-e2e vet fmt-check templ templ-check web bench clean
+.PHONY: all build run test test-go test-race test-web test-e2e vet fmt-check templ templ-check api-types api-types-check web bench clean
 
 all: build
 
@@ -45,13 +45,22 @@ templ-check:
 	@$(GO) tool templ generate >/dev/null 2>&1
 	@git diff --exit-code --stat -- '*_templ.go' || (echo "generated templ files are stale: run make templ and commit"; exit 1)
 
+# The UI's API types generated from the OpenAPI document; the UI's own
+# types are checked against them (web/src/api.contract.ts).
+api-types:
+	$(GO) run $(GOFLAGS_COMMON) ./backend/cmd/apitypes > web/src/api.generated.ts
+
+api-types-check:
+	@$(GO) run $(GOFLAGS_COMMON) ./backend/cmd/apitypes | diff -q - web/src/api.generated.ts >/dev/null || \
+	  (echo "web/src/api.generated.ts is stale: run make api-types and commit"; exit 1)
+
 fmt-check:
 	@out=$$(gofmt -l backend examples embed.go); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 vet:
 	$(GO) vet $(GOFLAGS_COMMON) ./...
 
-test: fmt-check templ-check vet test-go test-race test-web test-e2e
+test: fmt-check templ-check api-types-check vet test-go test-race test-web test-e2e
 
 test-go:
 	$(GO) test $(GOFLAGS_COMMON) -count=1 ./...

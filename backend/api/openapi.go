@@ -236,7 +236,7 @@ func (b *specBuilder) schemas() {
 	}
 	b.define("Flow", oaObject("A flow definition as the server returns it. The YAML DSL has the same fields "+
 		"(without created_at and updated_at, which only stored flows have).",
-		[]string{"flow_id", "routines", "connections"}, flowProps()))
+		[]string{"flow_id", "version", "routines", "connections"}, flowProps()))
 	b.define("FlowInput", oaClosed(oaObject("A flow definition as a request body. flow_id is required on create; on update it "+
 		"may be omitted (the path names the flow). version, created_at and updated_at are ignored. "+
 		"A definition that fails validation is answered with 422 FLOW_INVALID.",

@@ -74,9 +74,18 @@ func (b *specBuilder) debugPaths() {
 	b.define("Variables", oaObject("The variables of a frame.", []string{"frame_index", "data", "routine", "shared", "job"}, openapi3.Schemas{
 		"frame_index": oaInt("").WithMin(0).NewRef(),
 		"data":        oaAny("The frame's data.").NewRef(),
-		"routine":     oaObject("id, kind, config and (frame 0) the routine's private state, e.g. what a merge has collected.", nil, nil).NewRef(),
-		"shared":      oaObject("The job's shared data.", nil, nil).NewRef(),
-		"job":         oaObject("id, flow_id, params.", nil, nil).NewRef(),
+		"routine": oaObject("The frame's routine.", []string{"id", "kind", "config", "state"}, openapi3.Schemas{
+			"id":     oaStr("").NewRef(),
+			"kind":   oaStr("").NewRef(),
+			"config": oaObject("Its config in the job's flow version.", nil, nil).NewRef(),
+			"state":  oaObject("Frame 0: the routine's private state in this job (what a merge has collected); null above.", nil, nil).WithNullable().NewRef(),
+		}).NewRef(),
+		"shared": oaObject("The job's shared data.", nil, nil).NewRef(),
+		"job": oaObject("", []string{"id", "flow_id", "params"}, openapi3.Schemas{
+			"id":      oaStr("").NewRef(),
+			"flow_id": oaStr("").NewRef(),
+			"params":  oaAny("").NewRef(),
+		}).NewRef(),
 	}))
 	b.define("ExpressionCheck", oaObject("", []string{"ok", "error"}, openapi3.Schemas{
 		"ok":    oaBool("").NewRef(),

@@ -15,16 +15,6 @@ func (b *specBuilder) historyPaths() {
 	props := maps.Clone(job.Properties)
 	props["at"] = oaInt("The seq of the event the state follows.").WithFormat("int64").WithMin(1).NewRef()
 	props["shared"] = oaMap(&openapi3.SchemaRef{Value: oaAny("")}, "The job's shared data (set by routines or the debugger).").NewRef()
-	props["pause_reason"] = oaEnum(oaStr("Why the job is paused: api or breakpoint (while paused)."), "api", "breakpoint").NewRef()
-	props["paused_at"] = oaObject("Where a debugger pause holds the job (at a breakpoint pause).", nil, openapi3.Schemas{
-		"breakpoint_id": oaStr("").WithNullable().NewRef(),
-		"type":          oaStr("routine, slot, event or step.").NewRef(),
-		"activation_id": oaInt("").WithFormat("int64").NewRef(),
-		"routine_id":    oaStr("").NewRef(),
-		"slot_name":     oaStr("").WithNullable().NewRef(),
-		"event_name":    oaStr("").WithNullable().NewRef(),
-		"pause_id":      oaStr("").NewRef(),
-	}).NewRef()
 	required := append(slices.Clone(job.Required), "routine_states", "at", "shared")
 	b.define("JobStateAt", oaObject("A job as it was right after event `at` of its log, folded from the log: the fields of "+
 		"GET /api/jobs/{id} (events is at; duration, for a job still running then, is the time from its start to that event), "+
