@@ -48,11 +48,11 @@ templ-check:
 # The UI's API types generated from the OpenAPI document; the UI's own
 # types are checked against them (web/src/api.contract.ts).
 api-types:
-	$(GO) run $(GOFLAGS_COMMON) ./backend/cmd/apitypes > web/src/api.generated.ts
+	$(GO) run $(GOFLAGS_COMMON) ./backend/cmd/apitypes > web/src/api/api.generated.ts
 
 api-types-check:
-	@$(GO) run $(GOFLAGS_COMMON) ./backend/cmd/apitypes | diff -q - web/src/api.generated.ts >/dev/null || \
-	  (echo "web/src/api.generated.ts is stale: run make api-types and commit"; exit 1)
+	@$(GO) run $(GOFLAGS_COMMON) ./backend/cmd/apitypes | diff -q - web/src/api/api.generated.ts >/dev/null || \
+	  (echo "web/src/api/api.generated.ts is stale: run make api-types and commit"; exit 1)
 
 fmt-check:
 	@out=$$(gofmt -l backend examples embed.go); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -1,14 +1,14 @@
 import { lazy, Suspense, useEffect, useSyncExternalStore } from 'react'
-import { FlowPage } from './pages/FlowPage'
-import { FlowsPage } from './pages/FlowsPage'
-import { JobPage } from './pages/JobPage'
-import { JobsPage } from './pages/JobsPage'
+import { FlowPage } from './flows/FlowPage'
+import { FlowsPage } from './flows/FlowsPage'
+import { JobPage } from './jobs/JobPage'
+import { JobsPage } from './jobs/JobsPage'
 import { Link, navigate, useLocation } from './router'
 import { matchRoute, paths } from './routes'
 import { currentTheme, otherTheme, setTheme, subscribeTheme } from './theme'
 
 // The editor (CodeMirror) is loaded only when a flow is created or edited.
-const FlowEditPage = lazy(() => import('./pages/FlowEditPage'))
+const FlowEditPage = lazy(() => import('./flows/FlowEditPage'))
 
 function ThemeToggle() {
   const theme = useSyncExternalStore(subscribeTheme, currentTheme, currentTheme)

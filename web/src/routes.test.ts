@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { jobsPollInterval, readJobsQuery } from './pages/JobsPage'
-import { sortRoutineStates } from './pages/JobPage'
+import { jobsPollInterval, readJobsQuery } from './jobs/JobsPage'
+import { sortRoutineStates } from './jobs/JobPage'
 import { matchRoute, paths } from './routes'
 
 describe('matchRoute', () => {

@@ -2,7 +2,7 @@
 // generated from the OpenAPI document the server serves, so the UI's types
 // cannot drift from the API (make test checks the file is current):
 //
-//	go run ./backend/cmd/apitypes > web/src/api.generated.ts
+//	go run ./backend/cmd/apitypes > web/src/api/api.generated.ts
 package main
 
 import (

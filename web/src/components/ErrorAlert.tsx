@@ -1,4 +1,4 @@
-import { ApiError, errorMessage } from '../api'
+import { ApiError, errorMessage } from '../api/api'
 
 /** A visible, announced error; renders nothing without an error. */
 export function ErrorAlert({

@@ -1,4 +1,4 @@
-import type { LiveState } from '../live'
+import type { LiveState } from '../live/live'
 
 const LABELS: Record<LiveState, string> = {
   live: '● live',

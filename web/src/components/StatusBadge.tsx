@@ -1,4 +1,4 @@
-import { statusTone } from '../status'
+import { statusTone } from '../jobs/status'
 
 export function StatusBadge({ status, testId }: { status: string | undefined; testId?: string }) {
   return (
