@@ -56,9 +56,6 @@ func (a *Activation) Children() int {
 	return a.children
 }
 
-// Config is the routine's config in the job's flow version (read-only).
-func (a *Activation) Config() map[string]any { return a.job.plan.Flow.Routines[a.RoutineID].Config }
-
 // Shared returns the job's shared data (read-only; it is replaced, never
 // mutated).
 func (a *Activation) Shared() map[string]any {

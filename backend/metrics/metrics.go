@@ -21,7 +21,9 @@ type Sources struct {
 	ActiveJobs func() int
 	Backlog    func() int64 // events published but not yet stored
 	Streams    func() (connections map[string]int64, sent, lagging int64)
-	DBFile     string // the SQLite file; its -wal beside it
+	// HistoryCache is the post-mortem cache's estimated bytes and jobs.
+	HistoryCache func() (bytes int64, jobs int)
+	DBFile       string // the SQLite file; its -wal beside it
 }
 
 // Metrics holds the collectors. It implements engine.Observer, and its
@@ -124,16 +126,24 @@ var (
 	descSent        = prometheus.NewDesc("switchyard_websocket_messages_sent_total", "Messages written to WebSocket clients.", nil, nil)
 	descLagging     = prometheus.NewDesc("switchyard_websocket_lagging_closes_total", "WebSocket clients closed for falling behind.", nil, nil)
 	descFileSize    = prometheus.NewDesc("switchyard_sqlite_file_bytes", "Size of the SQLite files, by file (db, wal).", []string{"file"}, nil)
+	descCacheBytes  = prometheus.NewDesc("switchyard_history_cache_bytes", "Estimated memory of the post-mortem history cache.", nil, nil)
+	descCacheJobs   = prometheus.NewDesc("switchyard_history_cache_jobs", "Jobs in the post-mortem history cache.", nil, nil)
 )
 
 func (g *gauges) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descActive, descBacklog, descConnections, descSent, descLagging, descFileSize} {
+	for _, d := range []*prometheus.Desc{descActive, descBacklog, descConnections, descSent, descLagging, descFileSize, descCacheBytes, descCacheJobs} {
 		ch <- d
 	}
 }
 
 func (g *gauges) Collect(ch chan<- prometheus.Metric) {
+	if g.src.ActiveJobs == nil { // a registry of the engine's counters only (benchmarks)
+		return
+	}
 	ch <- prometheus.MustNewConstMetric(descActive, prometheus.GaugeValue, float64(g.src.ActiveJobs()))
+	bytes, jobs := g.src.HistoryCache()
+	ch <- prometheus.MustNewConstMetric(descCacheBytes, prometheus.GaugeValue, float64(bytes))
+	ch <- prometheus.MustNewConstMetric(descCacheJobs, prometheus.GaugeValue, float64(jobs))
 	ch <- prometheus.MustNewConstMetric(descBacklog, prometheus.GaugeValue, float64(g.src.Backlog()))
 	conns, sent, lagging := g.src.Streams()
 	for endpoint, n := range conns {

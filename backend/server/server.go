@@ -102,7 +102,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			s := streams.Stats()
 			return s.Connections, s.Sent, s.LaggingCloses
 		},
-		DBFile: filepath.Join(cfg.DataDir, store.FileName),
+		HistoryCache: hist.CacheUsage,
+		DBFile:       filepath.Join(cfg.DataDir, store.FileName),
 	})
 	st.Writer.ObserveBatches(m.BatchWritten)
 	eng = engine.New(reg, bus, engine.Options{MaxConcurrent: cfg.MaxConcurrent, Logger: cfg.Logger, Hooks: dbg, Observer: m})
