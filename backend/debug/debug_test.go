@@ -677,3 +677,25 @@ func TestBreakpointsOfAFinishedJob(t *testing.T) {
 		t.Fatalf("breakpoints of the finished job\n got %v\nwant %v", summary, want)
 	}
 }
+
+// A job held at an event breakpoint (inside its running activation) is
+// cancelled at once, and a server shutting down does not wait for a stop.
+func TestCancelAndShutdownAtAnEventBreakpoint(t *testing.T) {
+	s := startServer(t, "")
+	s.flow(chainYAML)
+	s.addBreakpoint("/api/flows/chain", `{"type": "event", "routine_id": "double", "event_name": "output"}`)
+	id := s.start("chain", `{"value": 1}`, false)
+	s.wait(id, paused)
+	var j job
+	s.call(http.StatusOK, http.MethodPost, "/api/jobs/"+id+"/cancel", "", &j)
+	if j.Status != "cancelled" {
+		t.Fatalf("after cancel: %+v", j)
+	}
+	held := s.start("chain", `{"value": 2}`, false)
+	s.wait(held, paused)
+	start := time.Now()
+	s.Stop()
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("shutting down took %s with a job stopped in the debugger", d)
+	}
+}
