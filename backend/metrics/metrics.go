@@ -16,7 +16,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Sources are what the scrape-time gauges read.
+// Sources are what the scrape-time gauges read; all must be set for a
+// registry that is scraped.
 type Sources struct {
 	ActiveJobs func() int
 	Backlog    func() int64 // events published but not yet stored
@@ -137,9 +138,6 @@ func (g *gauges) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (g *gauges) Collect(ch chan<- prometheus.Metric) {
-	if g.src.ActiveJobs == nil { // a registry of the engine's counters only (benchmarks)
-		return
-	}
 	ch <- prometheus.MustNewConstMetric(descActive, prometheus.GaugeValue, float64(g.src.ActiveJobs()))
 	bytes, jobs := g.src.HistoryCache()
 	ch <- prometheus.MustNewConstMetric(descCacheBytes, prometheus.GaugeValue, float64(bytes))

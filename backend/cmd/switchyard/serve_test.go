@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -10,20 +11,59 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
 
+// binDir holds the command built for this test binary's tests.
+var binDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "switchyard-bin-")
+	if err != nil {
+		panic(err)
+	}
+	binDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+var buildBinary = sync.OnceValues(func() (string, error) {
+	bin := filepath.Join(binDir, "switchyard")
+	if out, err := exec.Command("go", "build", "-trimpath", "-o", bin, ".").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
 // binary builds the switchyard command once for this test binary's tests.
 func binary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "switchyard")
-	out, err := exec.Command("go", "build", "-trimpath", "-o", bin, ".").CombinedOutput()
+	bin, err := buildBinary()
 	if err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
+		t.Fatal(err)
 	}
 	return bin
+}
+
+// startSlowJob starts a job of the slow-steps example and returns its id.
+func startSlowJob(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Post(url+"/api/jobs", "application/json", strings.NewReader(`{"flow_id":"slow-steps","params":{"name":"ada"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var job struct {
+		JobID string `json:"job_id"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&job); err != nil || job.JobID == "" {
+		t.Fatalf("no job started: %v", err)
+	}
+	return job.JobID
 }
 
 var readyLine = regexp.MustCompile(`Switchyard is ready: open (http://[^/\s]+)/`)
@@ -80,21 +120,12 @@ func TestServeShutsDownCleanlyOnSIGTERM(t *testing.T) {
 	bin := binary(t)
 	data := t.TempDir()
 	cmd, url := serveProcess(t, bin, data)
-
-	resp, err := http.Post(url+"/api/jobs", "application/json", strings.NewReader(`{"flow_id":"slow-steps","params":{"name":"ada"}}`))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var job struct {
 		JobID  string `json:"job_id"`
 		Status string `json:"status"`
 		Error  string `json:"error"`
 	}
-	json.NewDecoder(resp.Body).Decode(&job)
-	resp.Body.Close()
-	if job.JobID == "" {
-		t.Fatal("no job started")
-	}
+	job.JobID = startSlowJob(t, url)
 
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -127,18 +158,13 @@ func TestJobsLeftActiveByACrashEnd(t *testing.T) {
 	bin := binary(t)
 	data := t.TempDir()
 	cmd, url := serveProcess(t, bin, data)
-	resp, err := http.Post(url+"/api/jobs", "application/json", strings.NewReader(`{"flow_id":"slow-steps","params":{"name":"ada"}}`))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var job struct {
 		JobID         string                    `json:"job_id"`
 		Status        string                    `json:"status"`
 		Error         string                    `json:"error"`
 		RoutineStates map[string]map[string]any `json:"routine_states"`
 	}
-	json.NewDecoder(resp.Body).Decode(&job)
-	resp.Body.Close()
+	job.JobID = startSlowJob(t, url)
 	// Let it run a step, and its events reach the store (a read syncs the log).
 	time.Sleep(300 * time.Millisecond)
 	var before struct {
