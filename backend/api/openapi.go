@@ -279,6 +279,7 @@ func (b *specBuilder) schemas() {
 			"started_at":   oaTime("").WithNullable().NewRef(),
 			"completed_at": oaTime("").WithNullable().NewRef(),
 			"activations":  oaInt("").WithMin(0).NewRef(),
+			"emitted":      oaMap(oaInt("").WithMin(0).NewRef(), "Emits so far by event name; absent before the first.").NewRef(),
 		}))
 	b.define("PausedAt", oaObject("Where a debugger stop holds the job (docs/debugger.md).",
 		[]string{"breakpoint_id", "type", "activation_id", "routine_id", "slot_name", "event_name", "pause_id"}, openapi3.Schemas{

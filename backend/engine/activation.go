@@ -220,6 +220,11 @@ func (a *Activation) Emit(ctx context.Context, event string, data any) error {
 	}
 	a.emitted++
 	a.output = data
+	st := j.state.RoutineStates[a.RoutineID]
+	if st.Emitted == nil {
+		st.Emitted = make(map[string]int, len(a.node.events))
+	}
+	st.Emitted[event]++
 	outs := a.node.outs[event]
 	a.children += len(outs)
 	j.publishLocked(&events.Event{Type: events.EventEmit, RoutineID: a.RoutineID, ActivationID: a.ID, Event: event, Data: data, Targets: len(outs)})

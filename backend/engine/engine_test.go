@@ -205,6 +205,12 @@ func TestChainCompletesWithGapFreeLog(t *testing.T) {
 	if got := final.RoutineStates["b"].Output; got != float64(3) {
 		t.Errorf("b output = %v, want 3", got)
 	}
+	if got := final.RoutineStates["b"].Emitted; len(got) != 1 || got["output"] != 1 {
+		t.Errorf("b emitted %v, want output: 1", got)
+	}
+	if got := final.RoutineStates["done"].Emitted; got != nil {
+		t.Errorf("done emitted %v, want none", got)
+	}
 	evs := rec.events(js.JobID)
 	if evs[0].Type != events.JobStarted || evs[len(evs)-1].Type != events.JobCompleted {
 		t.Fatalf("first/last events: %s / %s", evs[0].Type, evs[len(evs)-1].Type)

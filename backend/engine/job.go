@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sync"
 	"time"
 
@@ -477,6 +478,7 @@ func (j *job) snapshotLocked(withRoutines bool) events.JobState {
 		s.RoutineStates = make(map[string]*events.RoutineState, len(j.state.RoutineStates))
 		for id, st := range j.state.RoutineStates {
 			c := *st
+			c.Emitted = maps.Clone(st.Emitted)
 			s.RoutineStates[id] = &c
 		}
 	}

@@ -249,7 +249,30 @@ func AppendRoutineStates(b []byte, states map[string]*RoutineState) []byte {
 		b = appendTimeField(b, "completed_at", st.CompletedAt)
 		b = append(b, `,"activations":`...)
 		b = strconv.AppendInt(b, int64(st.Activations), 10)
+		if len(st.Emitted) > 0 {
+			b = append(b, `,"emitted":`...)
+			b = appendCounts(b, st.Emitted)
+		}
 		b = append(b, '}')
+	}
+	return append(b, '}')
+}
+
+// appendCounts writes a map of counts with its keys in order.
+func appendCounts(b []byte, counts map[string]int) []byte {
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, k)
+		b = append(b, ':')
+		b = strconv.AppendInt(b, int64(counts[k]), 10)
 	}
 	return append(b, '}')
 }

@@ -150,4 +150,7 @@ type RoutineState struct {
 	StartedAt   *time.Time `json:"started_at"`
 	CompletedAt *time.Time `json:"completed_at"`
 	Activations int        `json:"activations"`
+	// Emitted counts the routine's emits by event name: what passed along
+	// each of its outgoing connections (the graph's edge counts).
+	Emitted map[string]int `json:"emitted,omitempty"`
 }

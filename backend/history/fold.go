@@ -59,6 +59,7 @@ type routine struct {
 	StartedAt   time.Time       `json:"started_at"`
 	CompletedAt time.Time       `json:"completed_at"`
 	Activations int             `json:"activations"`
+	Emitted     map[string]int  `json:"emitted,omitempty"`
 	// owned: Output's buffer belongs to this fold alone (no checkpoint or
 	// answer shares it), so the next output may overwrite it in place.
 	owned bool
@@ -97,6 +98,7 @@ func (f *fold) copy() *fold {
 	for id, r := range f.Routines {
 		r.owned = false // now shared with the copy
 		rc := *r
+		rc.Emitted = maps.Clone(r.Emitted)
 		c.Routines[id] = &rc
 	}
 	c.Shared = maps.Clone(f.Shared)
@@ -163,6 +165,11 @@ func (f *fold) apply(l *line) {
 		f.Activations = max(f.Activations, l.aid) // logs written before event_emit carried targets
 	case events.EventEmit:
 		f.Activations += l.targets
+		r := f.routine(l.routine)
+		if r.Emitted == nil {
+			r.Emitted = map[string]int{}
+		}
+		r.Emitted[l.event]++
 		if last, open := f.Open[l.aid]; open { // a skipped activation forwards its input after it ended
 			// The buffer is the fold's own (copy() clones it), so a
 			// split emitting thousands of items reuses one.
@@ -364,7 +371,8 @@ func (f *fold) state(base *jobBase) *State {
 	for id, r := range f.Routines {
 		r.owned = false // the answer shares the buffer: the fold must not reuse it
 		js.RoutineStates[id] = &events.RoutineState{Status: r.Status, Output: rawAny(r.Output), Error: r.Error,
-			StartedAt: timePtr(r.StartedAt), CompletedAt: timePtr(r.CompletedAt), Activations: r.Activations}
+			StartedAt: timePtr(r.StartedAt), CompletedAt: timePtr(r.CompletedAt), Activations: r.Activations,
+			Emitted: maps.Clone(r.Emitted)}
 		switch r.Status {
 		case events.StateCompleted:
 			js.NodesCompleted++

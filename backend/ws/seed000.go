@@ -14,10 +14,14 @@ type seed000 struct {
 	progress float64
 	started  map[int64]time.Time // activation → start
 	outputs  map[int64]any       // activation → last emitted data
+	// emits counts an activation's emits by event, as seen on this stream;
+	// its ending node_update carries them ("emitted"), so a client adds them
+	// to counts it read over REST up to the stream's since.
+	emits map[int64]map[string]int
 }
 
 func newSeed000() *seed000 {
-	return &seed000{started: map[int64]time.Time{}, outputs: map[int64]any{}}
+	return &seed000{started: map[int64]time.Time{}, outputs: map[int64]any{}, emits: map[int64]map[string]int{}}
 }
 
 func (e *seed000) encode(ev *events.Event) []frame {
@@ -42,10 +46,14 @@ func (e *seed000) encode(ev *events.Event) []frame {
 		if t, ok := e.started[ev.ActivationID]; ok {
 			started = epochSeconds(t)
 		}
-		return msg("node_update", obj{{"node_id", ev.RoutineID}, {"node_state", obj{
+		state := obj{
 			{"status", status}, {"output", output}, {"error", errText},
 			{"started_at", started}, {"completed_at", completed},
-		}}})
+		}
+		if n := e.emits[ev.ActivationID]; len(n) > 0 && completed != nil {
+			state = append(state, kv{"emitted", n})
+		}
+		return msg("node_update", obj{{"node_id", ev.RoutineID}, {"node_state", state}})
 	}
 	switch ev.Type {
 	case events.JobStarted:
@@ -59,6 +67,12 @@ func (e *seed000) encode(ev *events.Event) []frame {
 		return []frame{node("running", nil, nil, nil)}
 	case events.EventEmit:
 		e.outputs[ev.ActivationID] = ev.Data
+		n := e.emits[ev.ActivationID]
+		if n == nil {
+			n = map[string]int{}
+			e.emits[ev.ActivationID] = n
+		}
+		n[ev.Event]++
 		return nil
 	case events.RoutineCompleted:
 		out := e.outputs[ev.ActivationID]
@@ -102,6 +116,7 @@ func (e *seed000) encode(ev *events.Event) []frame {
 func (e *seed000) forget(activation int64) {
 	delete(e.started, activation)
 	delete(e.outputs, activation)
+	delete(e.emits, activation)
 }
 
 func nilIfEmpty(s string) any {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -175,6 +176,14 @@ func TestSeed000StreamFromStartToCompletion(t *testing.T) {
 			nodes[m["node_id"].(string)] = append(nodes[m["node_id"].(string)], st["status"].(string))
 			if st["status"] == "completed" && m["node_id"] == "double" && st["output"].(map[string]any)["value"] != 42.0 {
 				t.Fatalf("double's output %v", st["output"])
+			}
+			// An ending update counts what the activation emitted (the graph's edge counts); an output routine emits nothing.
+			want := any(map[string]any{"output": 1.0})
+			if m["node_id"] == "done" {
+				want = nil
+			}
+			if st["status"] == "completed" && !reflect.DeepEqual(st["emitted"], want) {
+				t.Fatalf("%s emitted %v, want %v", m["node_id"], st["emitted"], want)
 			}
 		case "log":
 			logs = append(logs, m)
