@@ -42,6 +42,10 @@ type Guard struct {
 	// (NoteServerURL).
 	listen atomic.Pointer[selfAddr]
 	server atomic.Pointer[selfAddr]
+	// selfGen counts changes of the server's addresses; a connection made
+	// before a change is checked again before it carries more (a kept
+	// connection is reused without a dial).
+	selfGen atomic.Uint64
 }
 
 // hostEntry is an allow-list entry naming a host: an IP (matched against
@@ -128,6 +132,7 @@ func (g *Guard) add(s string) error {
 func (g *Guard) SetListenAddr(addr string) {
 	if a, ok := parseSelf(addr); ok {
 		g.listen.Store(a)
+		g.selfGen.Add(1)
 	}
 }
 
@@ -153,6 +158,7 @@ func (g *Guard) NoteServerURL(base string) {
 	if a, ok := parseSelf(net.JoinHostPort(u.Hostname(), port)); ok {
 		a.raw = base
 		g.server.Store(a)
+		g.selfGen.Add(1)
 	}
 }
 
@@ -349,9 +355,12 @@ func Classify(ip netip.Addr) string {
 // as it is connected. selfOK also permits the server's own address: give
 // it only to a transport whose requests are known to be harmless and whose
 // connections are not reused (DisableKeepAlives), as a kept connection
-// would carry any later request.
+// would carry any later request. A connection made before the server's
+// addresses change is checked again before it writes more.
 func (g *Guard) DialContext(selfOK bool) func(ctx context.Context, network, address string) (net.Conn, error) {
 	return func(ctx context.Context, network, address string) (net.Conn, error) {
+		gen := g.selfGen.Load()
+		var to netip.AddrPort
 		d := net.Dialer{
 			Timeout:   30 * time.Second,
 			KeepAlive: 30 * time.Second,
@@ -360,11 +369,43 @@ func (g *Guard) DialContext(selfOK bool) func(ctx context.Context, network, addr
 				if err != nil {
 					return fmt.Errorf("cannot check the address %q", resolved)
 				}
-				return g.Check(address, ap, selfOK)
+				if err := g.Check(address, ap, selfOK); err != nil {
+					return err
+				}
+				to = ap
+				return nil
 			},
 		}
-		return d.DialContext(ctx, network, address)
+		c, err := d.DialContext(ctx, network, address)
+		if err != nil {
+			return nil, err
+		}
+		gc := &conn{Conn: c, g: g, target: address, to: to, selfOK: selfOK}
+		gc.gen.Store(gen)
+		return gc, nil
 	}
+}
+
+// conn is a connection the guard let through, with what it was checked
+// against.
+type conn struct {
+	net.Conn
+	g      *Guard
+	target string
+	to     netip.AddrPort
+	selfOK bool
+	gen    atomic.Uint64
+}
+
+func (c *conn) Write(b []byte) (int, error) {
+	if gen := c.g.selfGen.Load(); gen != c.gen.Load() {
+		if err := c.g.Check(c.target, c.to, c.selfOK); err != nil {
+			c.Conn.Close()
+			return 0, err
+		}
+		c.gen.Store(gen)
+	}
+	return c.Conn.Write(b)
 }
 
 func unmapPrefix(p netip.Prefix) netip.Prefix {

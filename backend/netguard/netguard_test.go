@@ -242,3 +242,32 @@ func TestDialChecksTheAddressConnectedTo(t *testing.T) {
 	}
 	c.Close()
 }
+
+// TestKeptConnectionsAreCheckedAgain: a connection made before the
+// server's address was known does not carry requests to it afterwards.
+func TestKeptConnectionsAreCheckedAgain(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { _, _ = c.Read(make([]byte, 64)); c.Close() }()
+		}
+	}()
+	g, _ := New([]string{"127.0.0.0/8"})
+	c, err := g.DialContext(false)(context.Background(), "tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	g.NoteServerURL("http://" + ln.Addr().String())
+	if _, err := c.Write([]byte("GET / HTTP/1.1\r\n")); err == nil || !strings.Contains(err.Error(), "this server's own address") {
+		t.Fatalf("write after the address became the server's: %v", err)
+	}
+}
