@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/switchyard/switchyard/backend/engine"
+	"github.com/switchyard/switchyard/backend/netguard"
 )
 
 // maxResponseBody caps what an http routine reads; a larger response fails
@@ -23,26 +24,85 @@ var maxResponseBody int64 = 10 << 20
 
 var httpMethods = []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
 
-// httpClient is shared by all http routines; limits come from each
-// request's context. Redirects are followed (at most 10, Go's default).
-var httpClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+// maxRedirects is how many redirects a request follows; each is checked
+// like the first request.
+const maxRedirects = 10
 
-// httpKind sends a request and emits the response.
-func httpKind() engine.Kind {
+// selfReadOnly are the paths of the server's own that an http routine may
+// GET: read-only probes with no side effects, so the tour example can show
+// a call that works on any port. Nothing else of the server is reachable.
+var selfReadOnly = map[string]bool{"/api/health": true, "/healthz": true}
+
+// newHTTPClient returns the client the http routines of one kind share;
+// limits come from each request's context. Every connection goes through
+// the guard, which checks the address connected to (after resolution, so
+// DNS rebinding cannot slip past), and every redirect is a new request
+// checked the same way. Proxies from the environment are not used: through
+// a proxy the guard would see only the proxy's address.
+func newHTTPClient(g *netguard.Guard) *http.Client {
+	pooled := http.DefaultTransport.(*http.Transport).Clone()
+	pooled.Proxy = nil
+	pooled.DialContext = g.DialContext(false)
+	// GETs of the server's own probes go through a transport that may
+	// connect to the server but never keeps a connection, so no other
+	// request can ride on one.
+	probes := http.DefaultTransport.(*http.Transport).Clone()
+	probes.Proxy = nil
+	probes.DisableKeepAlives = true
+	probes.DialContext = g.DialContext(true)
+	return &http.Client{
+		Transport: guardedTransport{pooled: pooled, probes: probes},
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if len(via) >= maxRedirects {
+				return &tooManyRedirects{last: req.URL.Redacted()}
+			}
+			return nil
+		},
+	}
+}
+
+type tooManyRedirects struct{ last string }
+
+func (e *tooManyRedirects) Error() string {
+	return fmt.Sprintf("stopped after %d redirects (the last to %s)", maxRedirects, e.last)
+}
+
+type guardedTransport struct{ pooled, probes *http.Transport }
+
+func (t guardedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method == http.MethodGet && selfReadOnly[req.URL.Path] {
+		return t.probes.RoundTrip(req)
+	}
+	return t.pooled.RoundTrip(req)
+}
+
+// httpKind sends a request and emits the response; g decides where it may
+// connect.
+func httpKind(g *netguard.Guard) engine.Kind {
+	client := newHTTPClient(g)
 	return engine.Kind{
-		Name:        "http",
-		Description: "Sends an HTTP request and emits {status, headers, body} on output; honours the time limit and cancel.",
-		Slots:       []string{slotInput},
-		Events:      []string{eventOutput},
+		Name: "http",
+		Description: "Sends an HTTP request and emits {status, headers, body} on output; honours the time limit and cancel. " +
+			"Loopback, private and link-local addresses (the cloud metadata service among them) are refused unless the server allows them with --http-allow; " +
+			"of this server itself only GET /api/health and /healthz are reachable.",
+		Slots:  []string{slotInput},
+		Events: []string{eventOutput},
 		Config: []engine.ConfigField{
-			{Name: "url", Type: "template", Required: true, Description: `http:// or https:// URL; {{ expr }} segments are evaluated, e.g. "https://api.example.com/orders/{{ data.id }}".`},
+			{Name: "url", Type: "template", Required: true, Description: `http:// or https:// URL; {{ expr }} segments are evaluated, e.g. "https://api.example.com/orders/{{ data.id }}". Redirects are followed (at most 10) and checked like the URL.`},
 			{Name: "method", Type: "string", Default: "GET", Description: "One of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS."},
 			{Name: "headers", Type: "object", Description: "Request headers, name → value (string; {{ expr }} segments allowed)."},
 			{Name: "body", Type: "expression", Description: `Expression whose result is sent JSON-encoded, e.g. "data" or "{id: data.id}"; sets Content-Type: application/json unless headers name one.`},
 			{Name: "timeout_ms", Type: "number", Default: 10000, Description: "Time limit of the whole request in milliseconds, 1 to 600000."},
 			{Name: "fail_on_status", Type: "boolean", Default: false, Description: "Fail the activation when the response status is 400 or above (by default it is emitted like any other response)."},
 		},
-		Build: buildHTTP,
+		Build: func(cfg map[string]any) (engine.Runner, error) {
+			r, err := buildHTTP(cfg)
+			if err != nil {
+				return nil, err
+			}
+			r.client, r.guard = client, g
+			return r, nil
+		},
 	}
 }
 
@@ -59,9 +119,11 @@ type httpRunner struct {
 	timeout      time.Duration
 	failOnStatus bool
 	hasCType     bool
+	client       *http.Client
+	guard        *netguard.Guard
 }
 
-func buildHTTP(cfg map[string]any) (engine.Runner, error) {
+func buildHTTP(cfg map[string]any) (*httpRunner, error) {
 	r := &httpRunner{}
 	raw, err := reqString(cfg, "url")
 	if err != nil {
@@ -164,6 +226,13 @@ func httpError(format string, args ...any) error {
 
 func (r *httpRunner) Run(ctx context.Context, a *engine.Activation) error {
 	env := a.Env()
+	if job, ok := env["job"].(map[string]any); ok {
+		// job.server is the server's own URL: the guard keeps flows off it
+		// even when the server is served by a listener it did not open.
+		if server, ok := job["server"].(string); ok {
+			r.guard.NoteServerURL(server)
+		}
+	}
 	target, err := r.url.Render(env)
 	if err != nil {
 		return err
@@ -201,7 +270,7 @@ func (r *httpRunner) Run(ctx context.Context, a *engine.Activation) error {
 		}
 		req.Header.Set(h.name, v)
 	}
-	resp, err := httpClient.Do(req)
+	resp, err := r.client.Do(req)
 	if err != nil {
 		return r.requestError(ctx, rctx, target, err)
 	}
@@ -233,10 +302,31 @@ func (r *httpRunner) requestError(ctx, rctx context.Context, target string, err 
 		return &Error{Name: "TimeoutError", Err: fmt.Errorf("http: %s %s timed out after %s", r.method, target, r.timeout)}
 	}
 	var uerr *url.Error
+	redirected := ""
 	if errors.As(err, &uerr) {
 		err = uerr.Err
+		var many *tooManyRedirects
+		if !sameURL(uerr.URL, target) && !errors.As(err, &many) {
+			redirected = " redirected to " + uerr.URL + ":"
+		}
 	}
-	return httpError("http: %s %s: %s", r.method, target, err)
+	var denied *netguard.DeniedError
+	if errors.As(err, &denied) {
+		err = denied // without "dial tcp …: " in front
+	}
+	return httpError("http: %s %s:%s %s", r.method, target, redirected, err)
+}
+
+// sameURL compares URLs without their user info (url.Error masks a
+// password).
+func sameURL(a, b string) bool {
+	ua, errA := url.Parse(a)
+	ub, errB := url.Parse(b)
+	if errA != nil || errB != nil {
+		return a == b
+	}
+	ua.User, ub.User = nil, nil
+	return ua.String() == ub.String()
 }
 
 // responseHeaders lowercases names and joins repeated values with ", ".

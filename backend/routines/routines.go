@@ -10,6 +10,7 @@ import (
 	"fmt"
 
 	"github.com/switchyard/switchyard/backend/engine"
+	"github.com/switchyard/switchyard/backend/netguard"
 )
 
 // Slot and event names shared by several kinds.
@@ -21,15 +22,36 @@ const (
 
 // Register adds every built-in kind to r. It panics if a kind of the same
 // name is already registered: that is a start-up bug, not a run-time error.
-func Register(r *engine.Registry) {
-	for _, k := range Kinds() {
+func Register(r *engine.Registry, opts ...Option) {
+	for _, k := range Kinds(opts...) {
 		r.MustRegister(k)
 	}
 }
 
+// Option configures the built-in kinds.
+type Option func(*options)
+
+type options struct {
+	guard *netguard.Guard
+}
+
+// HTTPGuard sets where the http kind may connect. Without it the kind uses
+// the default policy (netguard.New(nil)): no private, loopback or
+// link-local address, and no allow list.
+func HTTPGuard(g *netguard.Guard) Option {
+	return func(o *options) { o.guard = g }
+}
+
 // Kinds returns the built-in kinds, each with strict config checking: a
 // config key the kind does not document is a validation error.
-func Kinds() []engine.Kind {
+func Kinds(opts ...Option) []engine.Kind {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.guard == nil {
+		o.guard, _ = netguard.New(nil)
+	}
 	list := []engine.Kind{
 		inputKind(),
 		transformKind(),
@@ -40,7 +62,7 @@ func Kinds() []engine.Kind {
 		splitKind(),
 		mergeKind(),
 		scriptKind(),
-		httpKind(),
+		httpKind(o.guard),
 		failKind(),
 		outputKind(),
 	}
