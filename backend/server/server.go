@@ -23,6 +23,7 @@ import (
 	"github.com/switchyard/switchyard/backend/events"
 	"github.com/switchyard/switchyard/backend/history"
 	"github.com/switchyard/switchyard/backend/metrics"
+	"github.com/switchyard/switchyard/backend/netguard"
 	"github.com/switchyard/switchyard/backend/routines"
 	"github.com/switchyard/switchyard/backend/store"
 	"github.com/switchyard/switchyard/backend/ui"
@@ -50,11 +51,22 @@ type Config struct {
 	// ReadTimeout bounds the time a request takes to arrive, body included
 	// [1m].
 	ReadTimeout time.Duration
+	// HTTPAllow opens addresses to the http routine, which by default
+	// reaches only public ones (no loopback, private, link-local — the
+	// cloud metadata service — CGNAT, multicast or reserved address). Each
+	// entry is a CIDR ("10.0.0.0/8"), an IP (any port), a host name (any
+	// port, whatever it resolves to) or either with a port
+	// ("10.1.2.3:8080", "[::1]:9000", "api.internal:8443"); blank entries
+	// are ignored, a bad one fails New naming it. No entry opens the
+	// server's own address, of which a flow may only GET /api/health and
+	// /healthz.
+	HTTPAllow []string
 }
 
 // Server is a running Switchyard instance.
 type Server struct {
 	cfg      Config
+	guard    *netguard.Guard // where http routines may connect
 	Store    *store.Store
 	Bus      *events.Bus
 	Engine   *engine.Engine
@@ -68,6 +80,10 @@ type Server struct {
 func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	guard, err := netguard.New(cfg.HTTPAllow)
+	if err != nil {
+		return nil, err
 	}
 	migrations, err := fs.Sub(switchyard.Migrations, "migrations")
 	if err != nil {
@@ -85,7 +101,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.Logger.Warn("ended the jobs the last run left active as failed (interrupted)", "jobs", n)
 	}
 	reg := engine.NewRegistry()
-	routines.Register(reg)
+	routines.Register(reg, routines.HTTPGuard(guard))
 	bus := events.NewBus(st.Writer)
 	dbg, err := debug.New(ctx, st, historyFrames{hist}, debug.Options{Logger: cfg.Logger})
 	if err != nil {
@@ -134,7 +150,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	r.GET("/metrics", gin.WrapH(m.Handler()))
 	r.NoMethod(api.MethodNotAllowed)
 	uiHandler.Register(r)
-	return &Server{cfg: cfg, Store: st, Bus: bus, Engine: eng, Debugger: dbg, Streams: streams, Handler: r, log: cfg.Logger}, nil
+	return &Server{cfg: cfg, guard: guard, Store: st, Bus: bus, Engine: eng, Debugger: dbg, Streams: streams, Handler: r, log: cfg.Logger}, nil
 }
 
 // Run serves until ctx is cancelled, then shuts down gracefully: stop
@@ -146,10 +162,16 @@ func (s *Server) Run(ctx context.Context, ready func(addr string)) error {
 		s.Close(context.Background())
 		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
 	}
+	// http routines may not reach the server through the address it
+	// listens on (every local address, if it is a wildcard), whatever
+	// HTTPAllow says; its job.server URL is refused too, from the routine.
+	s.guard.SetListenAddr(ln.Addr().String())
 	// A request has ReadTimeout to arrive whole (a client trickling a body
 	// must not hold a connection for ever); answers are not bounded, as
-	// streams and long waits are answers. WebSockets clear the deadline
-	// when they upgrade.
+	// streams and long waits are answers: there is deliberately no
+	// WriteTimeout, which would cut WebSocket streams and ?wait= requests
+	// short. IdleTimeout closes kept connections left unused. WebSockets
+	// clear the read deadline when they upgrade.
 	readTimeout := s.cfg.ReadTimeout
 	if readTimeout <= 0 {
 		readTimeout = time.Minute
