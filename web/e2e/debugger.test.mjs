@@ -269,3 +269,73 @@ test('flow breakpoint set on the flow page: a new job stops there and lists it a
     await page.close()
   }
 })
+
+const BRANCH_FLOW = `
+flow_id: e2e-dbg-branch
+name: Ports
+routines:
+  start: {kind: input}
+  check: {kind: filter, config: {expr: "data.value > 10"}}
+  big:   {kind: output}
+  small: {kind: transform, config: {expr: "{value: data.value + 100}"}}
+  done:  {kind: output}
+connections:
+  - {from: start.output, to: check.input}
+  - {from: check.true,   to: big.input}
+  - {from: check.false,  to: small.input}
+  - {from: small.output, to: done.input}
+`
+
+test('slot and event breakpoints by clicking ports: stop at the emit, edit what is emitted, counts on edges', async () => {
+  await createFlow(server.url, BRANCH_FLOW)
+  const page = await browser.newPage({ viewport: VIEWPORT, deviceScaleFactor: 2 })
+  const problems = watchPage(page)
+  try {
+    const jobId = await startStopped('e2e-dbg-branch', { value: 3 })
+    await page.goto(`${server.url}/jobs/${encodeURIComponent(jobId)}`)
+    await pausedAt(page, 'start')
+
+    // Every port is drawn with its name: the filter's slot and both its events.
+    for (const port of ['check-slot-input', 'check-event-true', 'check-event-false', 'small-slot-input'])
+      await page.getByTestId(`port-${port}`).waitFor()
+    // An event breakpoint on check.false and a slot breakpoint on small.input, by clicking their dots.
+    await page.getByRole('button', { name: 'Toggle breakpoint on event false of check' }).click()
+    await page.getByRole('button', { name: 'Toggle breakpoint on slot input of small' }).click()
+    await page.locator('[data-testid="bp-dot-check-event-false"][aria-pressed="true"]').waitFor()
+    await page.locator('[data-testid="bp-dot-small-slot-input"][aria-pressed="true"]').waitFor()
+    const set = await rest(server.url, 'GET', `/api/jobs/${encodeURIComponent(jobId)}/breakpoints`)
+    const kinds = set.body.breakpoints.map((b) => `${b.type}:${b.routine_id}:${b.event_name ?? b.slot_name}`).sort()
+    assert.deepEqual(kinds, ['event:check:false', 'slot:small:input'])
+    // The routine dot is untouched by a port's.
+    assert.equal(await page.getByTestId('graph-node-check').getAttribute('data-breakpoint'), null)
+
+    // Continue: the filter decides "false" and is held at that emit.
+    await page.keyboard.press('F8')
+    await pausedAt(page, 'check')
+    await waitForText(page.getByTestId('dbg-reason'), /\(event\) at check/)
+    await waitForText(page.getByTestId('bp-hits-check-event-false'), /^1$/)
+    // One item passed start → check; nothing has left check yet.
+    await waitForText(page.locator('.react-flow__edge-textwrapper, .react-flow__edge-text').first(), /×1/)
+    await page.getByTestId('flow-graph').screenshot({ path: '/tmp/sy-dbg-ports.png' })
+
+    // Edit what check emits, then run on to the slot breakpoint at small.
+    const editor = page.getByTestId('var-edit')
+    await editor.fill('{"value": 7}')
+    await page.getByTestId('var-save').click()
+    await page.getByTestId('var-saved').waitFor()
+    await page.keyboard.press('F8')
+    await pausedAt(page, 'small')
+    await waitForText(page.getByTestId('dbg-reason'), /\(slot\) at small, slot input/)
+    await waitForText(page.getByTestId('variables'), /value[\s\S]*7/)
+    await page.keyboard.press('F8')
+    await waitForStatus(page, 'completed', 15_000)
+    await waitForText(page.getByTestId('job-result'), /"value":\s*107/)
+    // Each edge that carried data says how much; the branch not taken says nothing.
+    await page.getByTestId('flow-graph').screenshot({ path: '/tmp/sy-dbg-ports-done.png' })
+    const labels = await page.locator('.react-flow__edge-text').allTextContents()
+    assert.deepEqual(labels.sort(), ['×1', '×1', '×1'])
+    assert.deepEqual(problems.filter((p) => p.startsWith('pageerror')), [])
+  } finally {
+    await page.close()
+  }
+})

@@ -210,3 +210,58 @@ test('jobs list shows a job started elsewhere within 2 s', async () => {
     await page.close()
   }
 })
+
+/** How long the graph may take to bring the running routine into view (it looks twice a second). */
+const FOLLOW_MS = 600
+
+/** A chain of `n` delays: larger than the graph shows at a readable size. */
+function longChain(n) {
+  const lines = ['flow_id: e2e-long', 'routines:', '  start: {kind: input}']
+  const conns = ['connections:']
+  let prev = 'start'
+  for (let i = 1; i <= n; i++) {
+    lines.push(`  step${i}: {kind: delay, config: {ms: 700}}`)
+    conns.push(`  - {from: ${prev}.output, to: step${i}.input}`)
+    prev = `step${i}`
+  }
+  return [...lines, ...conns].join('\n') + '\n'
+}
+
+test('a large graph keeps the running routine in view until the operator pans it', async () => {
+  await createFlow(server.url, longChain(16))
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+  const problems = watchPage(page)
+  try {
+    const r = await rest(server.url, 'POST', '/api/jobs', { flow_id: 'e2e-long', params: {} })
+    assert.equal(r.status, 201)
+    await page.goto(`${server.url}/jobs/${encodeURIComponent(r.body.job_id)}`)
+    const follow = page.getByTestId('graph-follow')
+    await follow.waitFor()
+    assert.equal(await follow.getAttribute('aria-pressed'), 'true')
+
+    // step8 is far to the right of where the graph starts; while it runs it is in view, at a readable size.
+    await page.locator('[data-testid="graph-node-step8"][data-state="running"]').waitFor({ state: 'attached', timeout: 15_000 })
+    await sleep(FOLLOW_MS)
+    const inView = async (locator) => {
+      const box = await page.getByTestId('flow-graph').boundingBox()
+      const n = await locator.boundingBox()
+      return n.x >= box.x && n.x + n.width <= box.x + box.width && n.y >= box.y && n.y + n.height <= box.y + box.height
+    }
+    const running = page.locator('[data-testid^="graph-node-step"][data-state="running"]')
+    assert.ok(await inView(running), `the running routine ${await running.getAttribute('data-testid')} is in view`)
+    assert.ok(!(await inView(page.getByTestId('graph-node-start'))), 'the view moved away from the start')
+    assert.ok((await running.boundingBox()).width >= 140, 'the running routine is drawn at a readable size')
+
+    // Dragging the graph hands the view to the operator.
+    const box = await page.getByTestId('flow-graph').boundingBox()
+    await page.mouse.move(box.x + box.width / 2, box.y + 40)
+    await page.mouse.down()
+    await page.mouse.move(box.x + box.width / 2 + 200, box.y + 60, { steps: 5 })
+    await page.mouse.up()
+    await waitForText(follow, /^Follow running$/)
+    assert.equal(await follow.getAttribute('aria-pressed'), 'false')
+    assert.deepEqual(problems.filter((p) => p.startsWith('pageerror')), [])
+  } finally {
+    await page.close()
+  }
+})

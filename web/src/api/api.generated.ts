@@ -502,6 +502,8 @@ export type RoutineSpec = {
 export type RoutineState = {
   activations: number
   completed_at: string | null
+  /** Emits so far by event name; absent before the first. */
+  emitted?: Record<string, number>
   /** The last failure, null if none. */
   error: string | null
   /** What the routine last emitted. */

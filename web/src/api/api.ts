@@ -48,6 +48,8 @@ export interface RoutineState {
   started_at?: string | null
   completed_at?: string | null
   activations?: number
+  /** Emits so far by event name. */
+  emitted?: Record<string, number>
 }
 
 export interface Job {

@@ -2,7 +2,7 @@ import type { Breakpoint } from '../api/api'
 import { breakpointSummary } from './debugger'
 
 /** The breakpoints of a job or a flow, inherited ones marked. */
-export function BreakpointList({ list, onEdit }: { list: Breakpoint[]; onEdit?: (routineId: string, el: HTMLElement) => void }) {
+export function BreakpointList({ list, onEdit }: { list: Breakpoint[]; onEdit?: (bpId: string, el: HTMLElement) => void }) {
   if (list.length === 0) return null
   return (
     <div className="bp-list">
@@ -20,9 +20,14 @@ export function BreakpointList({ list, onEdit }: { list: Breakpoint[]; onEdit?: 
               {bp.event_name ? ` ${bp.event_name}` : ''} · {breakpointSummary(bp)}
             </span>
             {bp.inherited_from && <span className="badge badge-idle">inherited</span>}
-            {bp.type === 'routine' && onEdit && (
-              <button type="button" className="link-btn" onClick={(e) => onEdit(bp.routine_id, e.currentTarget)}>
-                edit<span className="visually-hidden"> breakpoint on {bp.routine_id}</span>
+            {onEdit && (
+              <button
+                type="button"
+                className="link-btn"
+                data-testid={`bp-row-edit-${bp.breakpoint_id}`}
+                onClick={(e) => onEdit(bp.breakpoint_id, e.currentTarget)}
+              >
+                edit<span className="visually-hidden"> breakpoint on {bp.routine_id}{bp.type === 'routine' ? '' : ` ${bp.type} ${bp.slot_name ?? bp.event_name ?? ''}`}</span>
               </button>
             )}
           </li>

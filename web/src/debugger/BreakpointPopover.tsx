@@ -5,20 +5,19 @@ import type { Breakpoints } from './useBreakpoints'
 import { ErrorAlert } from '../components/ErrorAlert'
 
 /**
- * The popover that edits a routine's breakpoint, as the flow and job pages
- * open it from a node's dot or the breakpoint list: `onEdit` opens it next
- * to the element clicked, `popover` is what to render (null when closed).
+ * The popover that edits a breakpoint, as the flow and job pages open it
+ * from a dot on the graph or the breakpoint list: `onEdit` opens it next to
+ * the element clicked, `popover` is what to render (null when closed).
  */
 export function useBreakpointEditor(
   scope: BreakpointScope,
   ownerId: string,
   bps: Breakpoints,
-  byRoutine: Map<string, Breakpoint>,
-): { onEdit: (routineId: string, el: HTMLElement) => void; popover: ReactNode } {
-  const [editing, setEditing] = useState<{ routineId: string; anchor: DOMRect } | undefined>()
-  const onEdit = useCallback((rid: string, el: HTMLElement) => setEditing({ routineId: rid, anchor: el.getBoundingClientRect() }), [])
+): { onEdit: (bpId: string, el: HTMLElement) => void; popover: ReactNode } {
+  const [editing, setEditing] = useState<{ bpId: string; anchor: DOMRect } | undefined>()
+  const onEdit = useCallback((bpId: string, el: HTMLElement) => setEditing({ bpId, anchor: el.getBoundingClientRect() }), [])
   const close = useCallback(() => setEditing(undefined), [])
-  const bp = editing ? byRoutine.get(editing.routineId) : undefined
+  const bp = editing ? bps.list.find((b) => b.breakpoint_id === editing.bpId) : undefined
   const popover =
     editing && bp ? (
       <BreakpointPopover

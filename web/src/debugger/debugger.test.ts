@@ -10,10 +10,14 @@ import {
   nodeStateLabel,
   parseJsonText,
   patchOf,
+  breakpointsByTarget,
+  newBreakpointAt,
   replaceBreakpoint,
-  routineBreakpoints,
   stopReason,
+  targetKey,
+  targetOf,
   toggleAction,
+  type BreakpointTarget,
 } from './debugger'
 
 const bp = (over: Partial<Breakpoint> = {}): Breakpoint => ({
@@ -52,34 +56,53 @@ describe('debugStop', () => {
   })
 })
 
-describe('breakpoints per routine and toggling', () => {
-  it('keeps the first routine breakpoint of each routine, ignoring slot and event ones', () => {
+describe('breakpoints by target and toggling', () => {
+  const routine = (r: string): BreakpointTarget => ({ routine: r, type: 'routine', port: '' })
+  const slot = (r: string, p: string): BreakpointTarget => ({ routine: r, type: 'slot', port: p })
+  const event = (r: string, p: string): BreakpointTarget => ({ routine: r, type: 'event', port: p })
+
+  it('keys each breakpoint by routine, slot or event, keeping the first of each target', () => {
     const list = [
       bp({ breakpoint_id: 'a', type: 'slot', slot_name: 'input' }),
       bp({ breakpoint_id: 'b' }),
       bp({ breakpoint_id: 'c' }),
       bp({ breakpoint_id: 'd', routine_id: 'start' }),
+      bp({ breakpoint_id: 'e', type: 'event', event_name: 'output' }),
     ]
-    const m = routineBreakpoints(list)
-    expect(m.get('double')?.breakpoint_id).toBe('b')
-    expect(m.get('start')?.breakpoint_id).toBe('d')
-    expect(m.size).toBe(2)
+    const m = breakpointsByTarget(list)
+    expect(m.get(targetKey(routine('double')))?.breakpoint_id).toBe('b')
+    expect(m.get(targetKey(routine('start')))?.breakpoint_id).toBe('d')
+    expect(m.get(targetKey(slot('double', 'input')))?.breakpoint_id).toBe('a')
+    expect(m.get(targetKey(event('double', 'output')))?.breakpoint_id).toBe('e')
+    expect(m.get(targetKey(event('double', 'input')))).toBeUndefined()
+    expect(m.size).toBe(4)
+    // A routine's key is its id, so a page finds a routine's breakpoint by the routine alone.
+    expect(targetKey(routine('double'))).toBe('double')
+    expect(targetOf(list[0])).toEqual(slot('double', 'input'))
   })
 
-  it('creates where there is none and deletes where there is one', () => {
-    const list = [bp({ breakpoint_id: 'b' })]
-    expect(toggleAction(list, 'start')).toEqual({ op: 'create', routineId: 'start' })
-    expect(toggleAction(list, 'double')).toEqual({ op: 'delete', breakpointId: 'b' })
-    // A slot breakpoint on the routine is not what the dot toggles.
-    expect(toggleAction([bp({ type: 'slot' })], 'double')).toEqual({ op: 'create', routineId: 'double' })
+  it('creates where there is none and deletes where there is one, per target', () => {
+    const list = [bp({ breakpoint_id: 'b' }), bp({ breakpoint_id: 's', type: 'slot', slot_name: 'input' })]
+    expect(toggleAction(list, routine('start'))).toEqual({ op: 'create', target: routine('start') })
+    expect(toggleAction(list, routine('double'))).toEqual({ op: 'delete', breakpointId: 'b' })
+    expect(toggleAction(list, slot('double', 'input'))).toEqual({ op: 'delete', breakpointId: 's' })
+    // A slot breakpoint is not what the routine's dot or another port's dot toggles.
+    expect(toggleAction([bp({ type: 'slot', slot_name: 'input' })], routine('double'))).toEqual({ op: 'create', target: routine('double') })
+    expect(toggleAction(list, event('double', 'output'))).toEqual({ op: 'create', target: event('double', 'output') })
+  })
+
+  it('asks the server for the right kind of breakpoint', () => {
+    expect(newBreakpointAt(routine('a'))).toEqual({ type: 'routine', routine_id: 'a' })
+    expect(newBreakpointAt(slot('a', 'in'))).toEqual({ type: 'slot', routine_id: 'a', slot_name: 'in' })
+    expect(newBreakpointAt(event('a', 'out'))).toEqual({ type: 'event', routine_id: 'a', event_name: 'out' })
   })
 
   it('applies the server answers to the list', () => {
     const list = [bp({ breakpoint_id: 'b' })]
     const created = bp({ breakpoint_id: 'n', routine_id: 'start' })
-    expect(applyToggle(list, { op: 'create', routineId: 'start' }, created).map((b) => b.breakpoint_id)).toEqual(['b', 'n'])
+    expect(applyToggle(list, { op: 'create', target: routine('start') }, created).map((b) => b.breakpoint_id)).toEqual(['b', 'n'])
     // Creating twice (a refetch raced the answer) never duplicates.
-    expect(applyToggle([...list, created], { op: 'create', routineId: 'start' }, created)).toHaveLength(2)
+    expect(applyToggle([...list, created], { op: 'create', target: routine('start') }, created)).toHaveLength(2)
     expect(applyToggle(list, { op: 'delete', breakpointId: 'b' })).toEqual([])
     expect(replaceBreakpoint(list, bp({ breakpoint_id: 'b', hit_count: 4 }))[0].hit_count).toBe(4)
   })

@@ -1,7 +1,7 @@
 // Pure helpers of the debugger UI: breakpoints per routine, what a click on a
 // breakpoint dot does, the stop's description, the evaluate history, keys.
 
-import type { Breakpoint, BreakpointPatch, DebugCommand, Job, PausedAt } from '../api/api'
+import type { Breakpoint, BreakpointPatch, DebugCommand, Job, NewBreakpoint, PausedAt } from '../api/api'
 
 /** The job is stopped in the debugger (not merely paused by an operator). */
 export function debugStop(job: Job | undefined): PausedAt | undefined {
@@ -9,22 +9,48 @@ export function debugStop(job: Job | undefined): PausedAt | undefined {
   return job.paused_at ?? undefined
 }
 
-/** Routine breakpoints (type "routine") by routine id, in list order. */
-export function routineBreakpoints(list: readonly Breakpoint[]): Map<string, Breakpoint> {
+/** Where a breakpoint sits: a routine, or one of its slots or events. */
+export interface BreakpointTarget {
+  routine: string
+  type: Breakpoint['type']
+  /** The slot or event name; empty for a routine breakpoint. */
+  port: string
+}
+
+/** The key of a target in a breakpoint map ("routine", "routine:slot:input", "routine:event:output"). */
+export function targetKey(t: BreakpointTarget): string {
+  return t.type === 'routine' ? t.routine : `${t.routine}:${t.type}:${t.port}`
+}
+
+/** The target a breakpoint sits on. */
+export function targetOf(bp: Breakpoint): BreakpointTarget {
+  const port = bp.type === 'slot' ? (bp.slot_name ?? '') : bp.type === 'event' ? (bp.event_name ?? '') : ''
+  return { routine: bp.routine_id, type: bp.type, port }
+}
+
+/** Breakpoints by target key (see targetKey): the first of each target, in list order. */
+export function breakpointsByTarget(list: readonly Breakpoint[]): Map<string, Breakpoint> {
   const m = new Map<string, Breakpoint>()
   for (const bp of list) {
-    if (bp.type !== 'routine' || m.has(bp.routine_id)) continue
-    m.set(bp.routine_id, bp)
+    const key = targetKey(targetOf(bp))
+    if (!m.has(key)) m.set(key, bp)
   }
   return m
 }
 
-export type ToggleAction = { op: 'create'; routineId: string } | { op: 'delete'; breakpointId: string }
+export type ToggleAction = { op: 'create'; target: BreakpointTarget } | { op: 'delete'; breakpointId: string }
 
-/** A click on a routine's dot: removes its routine breakpoint if it has one, else sets one. */
-export function toggleAction(list: readonly Breakpoint[], routineId: string): ToggleAction {
-  const bp = routineBreakpoints(list).get(routineId)
-  return bp ? { op: 'delete', breakpointId: bp.breakpoint_id } : { op: 'create', routineId }
+/** A click on a dot: removes the breakpoint on its target if there is one, else sets one. */
+export function toggleAction(list: readonly Breakpoint[], target: BreakpointTarget): ToggleAction {
+  const bp = breakpointsByTarget(list).get(targetKey(target))
+  return bp ? { op: 'delete', breakpointId: bp.breakpoint_id } : { op: 'create', target }
+}
+
+/** The request that sets a breakpoint on a target. */
+export function newBreakpointAt(t: BreakpointTarget): NewBreakpoint {
+  if (t.type === 'slot') return { type: 'slot', routine_id: t.routine, slot_name: t.port }
+  if (t.type === 'event') return { type: 'event', routine_id: t.routine, event_name: t.port }
+  return { type: 'routine', routine_id: t.routine }
 }
 
 /** Applies a toggle's server answer to the list (the server stays the source; this avoids a flicker). */

@@ -1,13 +1,13 @@
 import { useCallback, useEffect, useRef, useState } from 'react'
 import { api, type Breakpoint, type BreakpointScope } from '../api/api'
-import { applyToggle, replaceBreakpoint, toggleAction } from './debugger'
+import { applyToggle, newBreakpointAt, replaceBreakpoint, toggleAction, type BreakpointTarget } from './debugger'
 
 export interface Breakpoints {
   list: Breakpoint[]
   loaded: boolean
   error: unknown
-  /** Sets or removes the routine breakpoint of a routine. */
-  toggle: (routineId: string) => Promise<void>
+  /** Sets or removes the breakpoint on a routine, slot or event. */
+  toggle: (target: BreakpointTarget) => Promise<void>
   replace: (bp: Breakpoint) => void
   removed: (bpId: string) => void
   reload: () => void
@@ -43,13 +43,13 @@ export function useBreakpoints(scope: BreakpointScope, ownerId: string, refreshK
   }, [reload, refreshKey, active])
 
   const toggle = useCallback(
-    async (routineId: string) => {
-      const action = toggleAction(listRef.current, routineId)
+    async (target: BreakpointTarget) => {
+      const action = toggleAction(listRef.current, target)
       setError(undefined)
       gen.current++ // a list read started before the change is outdated
       try {
         if (action.op === 'create') {
-          const bp = await api.createBreakpoint(scope, ownerId, { type: 'routine', routine_id: routineId })
+          const bp = await api.createBreakpoint(scope, ownerId, newBreakpointAt(action.target))
           setList((l) => applyToggle(l, action, bp))
         } else {
           await api.deleteBreakpoint(scope, ownerId, action.breakpointId)

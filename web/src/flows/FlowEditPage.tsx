@@ -2,9 +2,10 @@
 // a live preview of the graph on the right, the server's validation issues inline
 // and listed under the editor. Saving stores a new version (PUT) or creates (POST).
 import { useEffect, useMemo, useRef, useState } from 'react'
-import { api, ApiError, type RoutineKind, type Validation, type ValidationIssue } from '../api/api'
+import { api, ApiError, type Validation, type ValidationIssue } from '../api/api'
 import { ErrorAlert } from '../components/ErrorAlert'
 import { FlowGraph } from '../graph/FlowGraph'
+import { useRoutineKinds } from '../graph/catalogue'
 import YamlEditor, { type LineDiagnostic } from './YamlEditor'
 import { drawableConnections, issueLine, sketchFlow } from './flowYaml'
 import { Link, navigate } from '../router'
@@ -42,7 +43,7 @@ export default function FlowEditPage({ id }: { id?: string }) {
   const [text, setText] = useState<string | undefined>(isNew ? NEW_FLOW_TEMPLATE : undefined)
   const [version, setVersion] = useState<number | undefined>()
   const [loadError, setLoadError] = useState<unknown>()
-  const [kinds, setKinds] = useState<RoutineKind[]>([])
+  const kinds = useRoutineKinds()
   const [checked, setChecked] = useState<Checked | undefined>()
   const [checkError, setCheckError] = useState<unknown>()
   const [saveError, setSaveError] = useState<unknown>()
@@ -50,10 +51,6 @@ export default function FlowEditPage({ id }: { id?: string }) {
   const [goto, setGoto] = useState<{ line: number; n: number }>()
 
   useEffect(() => {
-    api.listRoutines().then(
-      (r) => setKinds(r.routines ?? []),
-      () => setKinds([]),
-    )
     if (isNew) return
     let live = true
     Promise.all([api.getFlowDsl(id, 'yaml'), api.getFlow(id)]).then(

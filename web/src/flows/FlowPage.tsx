@@ -9,7 +9,7 @@ import { JobsTable } from '../jobs/JobsTable'
 import { parseParams } from '../jobs/params'
 import { Link, navigate } from '../router'
 import { paths } from '../routes'
-import { routineBreakpoints } from '../debugger/debugger'
+import { breakpointsByTarget, type BreakpointTarget } from '../debugger/debugger'
 import { useBreakpoints } from '../debugger/useBreakpoints'
 import { usePolling } from '../live/usePolling'
 
@@ -19,9 +19,9 @@ export function FlowPage({ id }: { id: string }) {
   const jobs = usePolling(() => api.listJobs({ flow_id: id, limit: 10 }), 2000, `flow-jobs:${id}`)
   // Flow breakpoints: every job started afterwards gets a copy.
   const bps = useBreakpoints('flows', id, '', flow.data !== undefined && flow.data !== null)
-  const bpByRoutine = useMemo(() => routineBreakpoints(bps.list), [bps.list])
-  const onToggle = useCallback((rid: string) => void bps.toggle(rid), [bps.toggle])
-  const { onEdit, popover } = useBreakpointEditor('flows', id, bps, bpByRoutine)
+  const bpByTarget = useMemo(() => breakpointsByTarget(bps.list), [bps.list])
+  const onToggle = useCallback((t: BreakpointTarget) => void bps.toggle(t), [bps.toggle])
+  const { onEdit, popover } = useBreakpointEditor('flows', id, bps)
 
   return (
     <section>
@@ -54,7 +54,7 @@ export function FlowPage({ id }: { id: string }) {
             <FlowGraph
               routines={flow.data.routines ?? {}}
               connections={flow.data.connections ?? []}
-              breakpoints={bpByRoutine}
+              breakpoints={bpByTarget}
               onToggleBreakpoint={onToggle}
               onEditBreakpoint={onEdit}
             />

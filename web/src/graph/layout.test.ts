@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Connection, RoutineSpec } from '../api/api'
-import { DEFAULT_LAYOUT, layoutFlow, parseEndpoint, VIEW_PADDING, viewFor } from './layout'
+import { DEFAULT_LAYOUT, layoutFlow, nodeHeight, parseEndpoint, portsOf, portY, VIEW_PADDING, viewFor } from './layout'
 
 const r = (kind: string): RoutineSpec => ({ kind })
 
@@ -9,6 +9,36 @@ describe('parseEndpoint', () => {
     expect(parseEndpoint('start.output')).toEqual({ routine: 'start', port: 'output' })
     expect(parseEndpoint('a.b.out')).toEqual({ routine: 'a.b', port: 'out' })
     expect(parseEndpoint('bare')).toEqual({ routine: 'bare', port: '' })
+  })
+})
+
+describe('ports', () => {
+  const catalogue = new Map([
+    ['filter', { slots: ['input'], events: ['true', 'false'] }],
+    ['input', { slots: [], events: ['output'] }],
+  ])
+
+  it('are the kind\'s declared slots and events, then those only connections name', () => {
+    const p = portsOf({ start: r('input'), check: r('filter'), odd: r('custom') }, [
+      { from: 'start.output', to: 'check.input' },
+      { from: 'check.false', to: 'odd.in' },
+      { from: 'odd.extra', to: 'check.again' },
+    ], catalogue)
+    expect(p.get('check')).toEqual({ slots: ['input', 'again'], events: ['true', 'false'] })
+    expect(p.get('start')).toEqual({ slots: [], events: ['output'] })
+    expect(p.get('odd')).toEqual({ slots: ['in'], events: ['extra'] })
+  })
+
+  it('give a node a row each, below its head', () => {
+    expect(nodeHeight(0, 0)).toBe(DEFAULT_LAYOUT.nodeHeight)
+    expect(nodeHeight(1, 2)).toBe(DEFAULT_LAYOUT.nodeHeight + 2 * DEFAULT_LAYOUT.portRow + 4)
+    expect(portY(1) - portY(0)).toBe(DEFAULT_LAYOUT.portRow)
+    expect(portY(0)).toBeGreaterThan(DEFAULT_LAYOUT.nodeHeight)
+    const l = layoutFlow({ start: r('input'), check: r('filter') }, [{ from: 'start.output', to: 'check.input' }], DEFAULT_LAYOUT, catalogue)
+    const check = l.nodes.find((n) => n.id === 'check')!
+    expect(check.height).toBe(nodeHeight(1, 2))
+    expect(check.events).toEqual(['true', 'false'])
+    expect(l.height).toBe(Math.max(...l.nodes.map((n) => n.y + n.height)))
   })
 })
 

@@ -16,6 +16,18 @@ export interface LayoutNode {
   /** Top-left corner. */
   x: number
   y: number
+  /** Height: the head plus a row per slot/event pair (see nodeHeight). */
+  height: number
+  /** Input slots, drawn on the left, top to bottom. */
+  slots: string[]
+  /** Events, drawn on the right, top to bottom. */
+  events: string[]
+}
+
+/** A kind's declared slots and events (GET /api/routines). */
+export interface KindPorts {
+  slots: string[]
+  events: string[]
 }
 
 export interface LayoutEdge {
@@ -38,14 +50,52 @@ export interface Layout {
 
 export interface LayoutOptions {
   nodeWidth: number
+  /** Height of a node's head (id, kind, state), above its port rows. */
   nodeHeight: number
+  /** Height of one row of ports. */
+  portRow: number
   /** Horizontal gap between columns. */
   gapX: number
   /** Vertical gap between nodes of a column. */
   gapY: number
 }
 
-export const DEFAULT_LAYOUT: LayoutOptions = { nodeWidth: 176, nodeHeight: 84, gapX: 96, gapY: 32 }
+export const DEFAULT_LAYOUT: LayoutOptions = { nodeWidth: 184, nodeHeight: 66, portRow: 18, gapX: 96, gapY: 32 }
+
+/** A node's height: its head and one row per slot/event pair, plus a little room below. */
+export function nodeHeight(slots: number, events: number, opts: LayoutOptions = DEFAULT_LAYOUT): number {
+  const rows = Math.max(slots, events)
+  return opts.nodeHeight + (rows > 0 ? rows * opts.portRow + 4 : 0)
+}
+
+/** The vertical centre of a node's `index`th port row, from the node's top. */
+export function portY(index: number, opts: LayoutOptions = DEFAULT_LAYOUT): number {
+  return opts.nodeHeight + index * opts.portRow + opts.portRow / 2
+}
+
+/**
+ * Each routine's ports: the slots and events its kind declares, in the
+ * catalogue's order, then those only its connections name (kinds whose
+ * events depend on their config, or a catalogue not loaded yet).
+ */
+export function portsOf(
+  routines: Record<string, RoutineSpec>,
+  connections: Connection[],
+  catalogue?: ReadonlyMap<string, KindPorts>,
+): Map<string, KindPorts> {
+  const ports = new Map<string, { slots: Set<string>; events: Set<string> }>()
+  for (const [id, spec] of Object.entries(routines)) {
+    const k = catalogue?.get(String(spec.kind ?? ''))
+    ports.set(id, { slots: new Set(k?.slots ?? []), events: new Set(k?.events ?? []) })
+  }
+  for (const c of connections) {
+    const from = parseEndpoint(c.from)
+    const to = parseEndpoint(c.to)
+    if (from.port) ports.get(from.routine)?.events.add(from.port)
+    if (to.port) ports.get(to.routine)?.slots.add(to.port)
+  }
+  return new Map([...ports].map(([id, p]) => [id, { slots: [...p.slots], events: [...p.events] }]))
+}
 
 /** Splits "routine.port" at the last dot; a bare "routine" has an empty port. */
 export function parseEndpoint(s: string): Endpoint {
@@ -101,9 +151,12 @@ export function layoutFlow(
   routines: Record<string, RoutineSpec>,
   connections: Connection[],
   opts: LayoutOptions = DEFAULT_LAYOUT,
+  catalogue?: ReadonlyMap<string, KindPorts>,
 ): Layout {
   const ids = Object.keys(routines).sort(byId)
   const known = new Set(ids)
+  const ports = portsOf(routines, connections, catalogue)
+  const height = (id: string) => nodeHeight(ports.get(id)!.slots.length, ports.get(id)!.events.length, opts)
 
   const edges: LayoutEdge[] = []
   connections.forEach((c, index) => {
@@ -126,7 +179,7 @@ export function layoutFlow(
   const g = new dagre.graphlib.Graph({ multigraph: true })
   g.setGraph({ rankdir: 'LR', ranksep: opts.gapX, nodesep: opts.gapY, edgesep: 12, marginx: 0, marginy: 0 })
   g.setDefaultEdgeLabel(() => ({}))
-  for (const id of ids) g.setNode(id, { width: opts.nodeWidth, height: opts.nodeHeight })
+  for (const id of ids) g.setNode(id, { width: opts.nodeWidth, height: height(id) })
   for (const e of edges) {
     if (e.source === e.target) continue
     if (e.back) g.setEdge(e.target, e.source, { minlen: 1 }, e.id)
@@ -136,7 +189,7 @@ export function layoutFlow(
 
   const placed = ids.map((id) => {
     const n = g.node(id) as { x: number; y: number }
-    return { id, x: n.x - opts.nodeWidth / 2, y: n.y - opts.nodeHeight / 2 }
+    return { id, x: n.x - opts.nodeWidth / 2, y: n.y - height(id) / 2 }
   })
   const minX = Math.min(...placed.map((p) => p.x))
   const minY = Math.min(...placed.map((p) => p.y))
@@ -148,6 +201,9 @@ export function layoutFlow(
     order: 0,
     x: p.x - minX,
     y: p.y - minY,
+    height: height(p.id),
+    slots: ports.get(p.id)!.slots,
+    events: ports.get(p.id)!.events,
   }))
   const byLayer = new Map<number, LayoutNode[]>()
   for (const n of nodes) byLayer.set(n.layer, [...(byLayer.get(n.layer) ?? []), n])
@@ -160,7 +216,7 @@ export function layoutFlow(
     nodes,
     edges,
     width: Math.max(...nodes.map((n) => n.x)) + opts.nodeWidth,
-    height: Math.max(...nodes.map((n) => n.y)) + opts.nodeHeight,
+    height: Math.max(...nodes.map((n) => n.y + n.height)),
   }
 }
 

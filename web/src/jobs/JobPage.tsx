@@ -11,7 +11,7 @@ import { LogPanel } from '../logs/LogPanel'
 import { ProgressBar } from '../components/ProgressBar'
 import { StatusBadge } from '../components/StatusBadge'
 import { compactJson, formatDuration, formatTime, prettyJson } from '../format'
-import { breakpointSummary, debugStop, routineBreakpoints } from '../debugger/debugger'
+import { breakpointSummary, debugStop, breakpointsByTarget, type BreakpointTarget } from '../debugger/debugger'
 import { Link, navigate } from '../router'
 import { paths } from '../routes'
 import { allowedActions, isFinished } from './status'
@@ -115,10 +115,10 @@ export function JobPage({ id }: { id: string }) {
   const routineIds = useMemo(() => Object.keys(flow?.routines ?? {}).sort(), [flow])
 
   const bps = useBreakpoints('jobs', id, `${j?.status}:${stop?.pause_id ?? ''}`, j !== undefined && !finished)
-  const bpByRoutine = useMemo(() => routineBreakpoints(bps.list), [bps.list])
+  const bpByTarget = useMemo(() => breakpointsByTarget(bps.list), [bps.list])
   const [selected, setSelected] = useState<string | undefined>()
-  const onToggle = useCallback((rid: string) => void bps.toggle(rid), [bps.toggle])
-  const { onEdit, popover } = useBreakpointEditor('jobs', id, bps, bpByRoutine)
+  const onToggle = useCallback((t: BreakpointTarget) => void bps.toggle(t), [bps.toggle])
+  const { onEdit, popover } = useBreakpointEditor('jobs', id, bps)
   const onSelect = useCallback((rid: string) => setSelected((cur) => (cur === rid ? undefined : rid)), [])
 
   // The debugger panel stays while the job runs between two stops (a step), so
@@ -244,8 +244,9 @@ export function JobPage({ id }: { id: string }) {
                   routines={flow.routines ?? {}}
                   connections={flow.connections ?? []}
                   states={shown?.routine_states ?? {}}
-                  breakpoints={bpByRoutine}
+                  breakpoints={bpByTarget}
                   pausedRoutine={stop?.routine_id}
+                  current={shown?.status === 'running' ? (shown.current_node ?? undefined) : undefined}
                   selected={selected}
                   onSelect={onSelect}
                   onToggleBreakpoint={finished ? undefined : onToggle}
@@ -261,7 +262,7 @@ export function JobPage({ id }: { id: string }) {
                 id={selected}
                 spec={flow?.routines?.[selected]}
                 state={shown?.routine_states?.[selected]}
-                breakpoint={bpByRoutine.get(selected)}
+                breakpoint={bpByTarget.get(selected)}
                 onClose={() => setSelected(undefined)}
               />
             )}

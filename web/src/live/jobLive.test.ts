@@ -74,6 +74,17 @@ describe('JobLive', () => {
     expect(m.seq).toBe(5)
   })
 
+  it('adds the emits an ending update reports to the counts REST gave', () => {
+    const m = new JobLive()
+    m.snapshot(job({ routine_states: { split: { status: 'running', emitted: { item: 2 } } } }))
+    m.apply(msg(3, 'node_update', { node_id: 'split', node_state: { status: 'completed', emitted: { item: 3, done: 1 } } }))
+    expect(m.job?.routine_states?.split.emitted).toEqual({ item: 5, done: 1 })
+    // A running update or one without emits leaves the counts alone.
+    m.apply(msg(4, 'node_update', { node_id: 'split', node_state: { status: 'running' } }))
+    m.apply(msg(5, 'node_update', { node_id: 'split', node_state: { status: 'completed' } }))
+    expect(m.job?.routine_states?.split.emitted).toEqual({ item: 5, done: 1 })
+  })
+
   it('keeps a routine output when the stream reports none (it emitted nothing)', () => {
     const m = new JobLive()
     m.snapshot(job({ routine_states: { done: { status: 'running', output: { value: 3 } } } }))

@@ -182,6 +182,13 @@ export class JobLive {
           if (st.status === 'completed' && ns.output !== undefined && ns.output !== null) st.output = ns.output
           if (st.status === 'completed') st.error = null
           else if (ns.error !== undefined && ns.error !== null) st.error = ns.error
+          // What the activation emitted, as counted by the stream from its since on: added to REST's counts.
+          const emitted = obj(ns.emitted)
+          if (emitted) {
+            const sum = { ...(prev.emitted ?? {}) }
+            for (const [event, n] of Object.entries(emitted)) if (typeof n === 'number') sum[event] = (sum[event] ?? 0) + n
+            st.emitted = sum
+          }
         }
         const states = { ...(j.routine_states ?? {}), [rid]: st }
         let completed = 0
