@@ -1,5 +1,5 @@
-// Package client talks to a Switchyard server: a few REST calls (start a
-// job, read a job, read its event log) and Watch, which follows a job's live
+// Package client talks to a Switchyard server: REST calls for flows, jobs,
+// their logs and event log, and breakpoints, and Watch, which follows a job's live
 // stream (/api/ws/executions/{id}, the "WebSocket API Guide" protocol) and
 // survives dropped connections without losing or repeating a message.
 //
@@ -30,6 +30,8 @@ import (
 type Client struct {
 	BaseURL string
 	HTTP    *http.Client
+	// Token, when set, is sent as "Authorization: Bearer <token>".
+	Token string
 }
 
 // New returns a client of the server at baseURL.
@@ -126,41 +128,61 @@ func (c *Client) httpClient() *http.Client {
 }
 
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
-	var body io.Reader
+	var body []byte
 	if in != nil {
 		raw, err := json.Marshal(in)
 		if err != nil {
 			return err
 		}
-		body = bytes.NewReader(raw)
+		body = raw
 	}
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.BaseURL, "/")+path, body)
+	_, err := c.send(ctx, method, path, "application/json", body, out)
+	return err
+}
+
+// send makes a request with body (none if nil) of contentType, decodes a
+// JSON answer into out (unless out is nil; a *json.RawMessage gets the
+// body as it came) and returns the answer's status. An answer of 300 or
+// more is an *APIError.
+func (c *Client) send(ctx context.Context, method, path, contentType string, body []byte, out any) (int, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.BaseURL, "/")+path, rd)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", contentType)
 	}
 	req.Header.Set("Accept", "application/json")
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
 	resp, err := c.httpClient().Do(req)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
+		return resp.StatusCode, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	if resp.StatusCode >= 300 {
-		return decodeAPIError(resp.StatusCode, raw)
+		return resp.StatusCode, decodeAPIError(resp.StatusCode, raw)
 	}
 	if out == nil || len(raw) == 0 {
-		return nil
+		return resp.StatusCode, nil
+	}
+	if rm, ok := out.(*json.RawMessage); ok {
+		*rm = append((*rm)[:0], raw...)
+		return resp.StatusCode, nil
 	}
 	if err := json.Unmarshal(raw, out); err != nil {
-		return fmt.Errorf("%s %s: decode answer: %w", method, path, err)
+		return resp.StatusCode, fmt.Errorf("%s %s: decode answer: %w", method, path, err)
 	}
-	return nil
+	return resp.StatusCode, nil
 }
 
 func decodeAPIError(status int, raw []byte) error {

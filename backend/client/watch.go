@@ -133,6 +133,9 @@ type Watcher struct {
 	// OnReconnect, when set, is called before each reconnect with why the
 	// connection ended and how long Watch waits.
 	OnReconnect func(err error, wait time.Duration)
+	// Token, when set, is sent as "Authorization: Bearer <token>" on the
+	// handshake and the REST calls.
+	Token string
 }
 
 // Watch follows job jobID on the server at baseURL, calling handler for each
@@ -191,7 +194,7 @@ func (w *Watcher) Watch(ctx context.Context, baseURL, jobID string, since int64,
 	if maxB < minB {
 		maxB = max(5*time.Second, minB)
 	}
-	rest := &Client{BaseURL: baseURL, HTTP: w.HTTP}
+	rest := &Client{BaseURL: baseURL, HTTP: w.HTTP, Token: w.Token}
 	if rest.HTTP == nil {
 		rest.HTTP = &http.Client{Timeout: 30 * time.Second}
 	}
@@ -323,7 +326,11 @@ func (w *Watcher) session(ctx context.Context, wsURL string, st *streamState, ha
 		d.HandshakeTimeout = 10 * time.Second
 		dialer = &d
 	}
-	conn, resp, err := dialer.DialContext(ctx, u, nil)
+	var header http.Header
+	if w.Token != "" {
+		header = http.Header{"Authorization": {"Bearer " + w.Token}}
+	}
+	conn, resp, err := dialer.DialContext(ctx, u, header)
 	if err != nil {
 		if resp != nil {
 			defer resp.Body.Close()

@@ -1,0 +1,416 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/knadh/koanf/parsers/yaml"
+	"github.com/knadh/koanf/providers/env/v2"
+	"github.com/knadh/koanf/providers/file"
+	"github.com/knadh/koanf/providers/posflag"
+	"github.com/knadh/koanf/v2"
+	"github.com/spf13/pflag"
+)
+
+// The settings of serve come from four places; each overrides the ones
+// before it:
+//
+//  1. the defaults,
+//  2. the config file (--config or SWITCHYARD_CONFIG; YAML, keys = flag names),
+//  3. the environment (SWITCHYARD_ and the flag name in capitals, - as _),
+//  4. the command line flags.
+//
+// Every value given anywhere is checked, also one that a later source
+// overrides, and a bad one is an error naming the setting and its source.
+// Unknown keys in the file are errors; unknown SWITCHYARD_ variables are
+// not (the client commands have their own, such as SWITCHYARD_SERVER).
+
+// kind is the type of a setting's value.
+type kind int
+
+const (
+	kString kind = iota
+	kBool
+	kInt      // at least 1
+	kDuration // positive
+	kList     // comma-separated in a flag or variable, a list or such a string in the file
+	kLevel    // a log level
+)
+
+// setting is one serve setting: a flag, an environment variable and a
+// key of the config file.
+type setting struct {
+	name  string
+	kind  kind
+	def   any
+	usage string
+}
+
+var serveSettings = []setting{
+	{"addr", kString, "127.0.0.1:20555", "listen address"},
+	{"data", kString, "./data", "data directory holding the SQLite file"},
+	{"examples", kBool, true, "load the example flows into an empty database"},
+	{"log-level", kLevel, "info", "debug, info, warn or error"},
+	{"max-concurrent", kInt, 256, "activations running at once over all jobs"},
+	{"ws-ping-interval", kDuration, 20 * time.Second, "WebSocket ping interval"},
+	{"ws-timeout", kDuration, 60 * time.Second, "close a WebSocket peer silent this long"},
+	{"ws-heartbeat-interval", kDuration, 30 * time.Second, "seed 004 JSON ping interval"},
+	{"allowed-origins", kList, []string{}, "comma-separated browser origins allowed to open streams and write to the API besides the server's own"},
+	{"allowed-hosts", kList, []string{}, "comma-separated host names the server answers to besides loopback ones and its listen address"},
+}
+
+func settingNamed(name string) (setting, bool) {
+	for _, s := range serveSettings {
+		if s.name == name {
+			return s, true
+		}
+	}
+	return setting{}, false
+}
+
+// envName is the environment variable of a setting: SWITCHYARD_ and its
+// name in capitals, dashes as underscores.
+func envName(name string) string {
+	return "SWITCHYARD_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+}
+
+// configEnv names the config file when --config is not given.
+const configEnv = "SWITCHYARD_CONFIG"
+
+// addServeFlags defines a flag for each setting, and --config.
+func addServeFlags(fs *pflag.FlagSet) {
+	for _, s := range serveSettings {
+		usage := s.usage + " (" + envName(s.name) + ")"
+		switch s.kind {
+		case kString, kLevel:
+			fs.String(s.name, s.def.(string), usage)
+		case kBool:
+			fs.Bool(s.name, s.def.(bool), usage)
+		case kInt:
+			fs.Int(s.name, s.def.(int), usage)
+		case kDuration:
+			fs.Duration(s.name, s.def.(time.Duration), usage)
+		case kList:
+			fs.StringSlice(s.name, s.def.([]string), usage)
+		}
+	}
+	fs.String("config", "", "YAML file of settings, keys as the flag names ("+configEnv+")")
+}
+
+// serveConfig is the outcome of loading the settings.
+type serveConfig struct {
+	k       *koanf.Koanf
+	sources map[string]string // setting → where its value comes from
+	file    string            // the config file read, if any
+}
+
+// The values are typed by convert, whatever their source.
+func (c *serveConfig) String(name string) string { v, _ := c.k.Get(name).(string); return v }
+func (c *serveConfig) Bool(name string) bool     { v, _ := c.k.Get(name).(bool); return v }
+func (c *serveConfig) Int(name string) int       { v, _ := c.k.Get(name).(int); return v }
+func (c *serveConfig) Duration(name string) time.Duration {
+	v, _ := c.k.Get(name).(time.Duration)
+	return v
+}
+func (c *serveConfig) Strings(name string) []string { v, _ := c.k.Get(name).([]string); return v }
+
+// loadServeConfig merges the settings of fs (parsed), the environment
+// (environ, as os.Environ) and the config file. Every error is a
+// usageError.
+func loadServeConfig(fs *pflag.FlagSet, environ func() []string) (*serveConfig, error) {
+	var problems []error
+	cfg := &serveConfig{k: koanf.New("."), sources: map[string]string{}}
+
+	// 2. The config file.
+	path, _ := fs.GetString("config")
+	if !fs.Changed("config") {
+		path = lookupEnv(environ, configEnv)
+	}
+	if path != "" {
+		cfg.file = path
+		fk := koanf.New(".")
+		if err := fk.Load(file.Provider(path), yaml.Parser()); err != nil {
+			return nil, usagef("config file %s: %v", path, err)
+		}
+		raw := fk.Raw()
+		var unknown []string
+		for _, key := range sortedKeys(raw) {
+			s, ok := settingNamed(key)
+			if !ok {
+				unknown = append(unknown, key)
+				continue
+			}
+			v, err := convert(s, raw[key])
+			if err != nil {
+				problems = append(problems, fmt.Errorf("%s: %s: invalid value %s: %v", path, key, show(raw[key]), err))
+				continue
+			}
+			_ = cfg.k.Set(key, v)
+			cfg.sources[key] = path
+		}
+		if len(unknown) > 0 {
+			problems = append(problems, fmt.Errorf("%s: unknown setting %s (the settings are the flags of serve: %s)",
+				path, strings.Join(unknown, ", "), strings.Join(settingNames(), ", ")))
+		}
+	}
+
+	// 3. The environment.
+	ek := koanf.New(".")
+	err := ek.Load(env.Provider("", env.Opt{
+		Prefix:      "SWITCHYARD_",
+		EnvironFunc: environ,
+		TransformFunc: func(key, value string) (string, any) {
+			for _, s := range serveSettings {
+				if envName(s.name) == key && strings.TrimSpace(value) != "" {
+					return s.name, value
+				}
+			}
+			return "", nil // not a serve setting, or empty: not set
+		},
+	}), nil)
+	if err != nil {
+		return nil, usagef("environment: %v", err)
+	}
+	for _, key := range sortedKeys(ek.Raw()) {
+		s, _ := settingNamed(key)
+		rawValue := ek.String(key)
+		v, err := convert(s, strings.TrimSpace(rawValue))
+		if err != nil {
+			problems = append(problems, fmt.Errorf("%s=%q: invalid %s: %v", envName(key), rawValue, key, err))
+			continue
+		}
+		_ = cfg.k.Set(key, v)
+		cfg.sources[key] = envName(key)
+	}
+
+	// 4. The flags given (pflag has checked their syntax), over 1. the
+	// defaults of those not given where no other source set them.
+	for _, s := range serveSettings {
+		f := fs.Lookup(s.name)
+		if f == nil || !f.Changed {
+			continue
+		}
+		if _, err := convert(s, posflag.FlagVal(fs, f)); err != nil {
+			problems = append(problems, fmt.Errorf("--%s=%s: invalid %s: %v", s.name, f.Value.String(), s.name, err))
+			continue
+		}
+		cfg.sources[s.name] = "--" + s.name
+	}
+	if len(problems) > 0 {
+		return nil, &usageError{errors.Join(problems...)}
+	}
+	err = cfg.k.Load(posflag.ProviderWithFlag(fs, ".", cfg.k, func(f *pflag.Flag) (string, any) {
+		s, ok := settingNamed(f.Name)
+		if !ok {
+			return "", nil // --config, and the global flags
+		}
+		v, _ := convert(s, posflag.FlagVal(fs, f))
+		return f.Name, v
+	}), nil)
+	if err != nil {
+		return nil, usagef("flags: %v", err)
+	}
+	for _, s := range serveSettings {
+		if cfg.sources[s.name] == "" {
+			cfg.sources[s.name] = "default"
+		}
+	}
+	return cfg, nil
+}
+
+// convert checks a setting's value from any source and returns it typed
+// (string, bool, int, time.Duration or []string). Strings are parsed.
+func convert(s setting, v any) (any, error) {
+	switch s.kind {
+	case kString:
+		str, ok := v.(string)
+		if !ok {
+			return nil, errors.New("want a string (quote it)")
+		}
+		return str, nil
+	case kLevel:
+		str, ok := v.(string)
+		var lvl slog.Level
+		if !ok || lvl.UnmarshalText([]byte(str)) != nil {
+			return nil, errors.New("want debug, info, warn or error")
+		}
+		return str, nil
+	case kBool:
+		switch b := v.(type) {
+		case bool:
+			return b, nil
+		case string:
+			if parsed, err := strconv.ParseBool(b); err == nil {
+				return parsed, nil
+			}
+		}
+		return nil, errors.New("want true or false")
+	case kInt:
+		var n int
+		switch x := v.(type) {
+		case int:
+			n = x
+		case int64:
+			n = int(x)
+		case uint64:
+			n = int(min(x, 1<<31))
+		case string:
+			parsed, err := strconv.Atoi(x)
+			if err != nil {
+				return nil, errors.New("want an integer")
+			}
+			n = parsed
+		default:
+			return nil, errors.New("want an integer")
+		}
+		if n < 1 {
+			return nil, fmt.Errorf("must be at least 1, got %d", n)
+		}
+		return n, nil
+	case kDuration:
+		var d time.Duration
+		switch x := v.(type) {
+		case time.Duration:
+			d = x
+		case string:
+			parsed, err := time.ParseDuration(x)
+			if err != nil {
+				return nil, errors.New("want a duration such as 30s or 1m")
+			}
+			d = parsed
+		default:
+			return nil, errors.New("want a duration such as 30s or 1m (with its unit)")
+		}
+		if d <= 0 {
+			return nil, fmt.Errorf("must be a positive duration, got %s", d)
+		}
+		return d, nil
+	case kList:
+		var items []string
+		switch x := v.(type) {
+		case string:
+			items = strings.Split(x, ",")
+		case []string:
+			items = x
+		case []any:
+			for _, e := range x {
+				str, ok := e.(string)
+				if !ok {
+					return nil, errors.New("want a list of strings")
+				}
+				items = append(items, str)
+			}
+		default:
+			return nil, errors.New("want a list of strings, or one comma-separated string")
+		}
+		out := []string{}
+		for _, item := range items {
+			if item = strings.TrimSpace(item); item != "" {
+				out = append(out, item)
+			}
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("unknown kind of setting %q", s.name)
+}
+
+// show renders a value of the file for an error.
+func show(v any) string {
+	if s, ok := v.(string); ok {
+		return strconv.Quote(s)
+	}
+	if raw, err := json.Marshal(v); err == nil {
+		return string(raw)
+	}
+	return fmt.Sprint(v)
+}
+
+// print writes the effective settings as a config file, each with where
+// its value came from.
+func (c *serveConfig) print(w io.Writer, asJSON bool) error {
+	if asJSON {
+		type entry struct {
+			Value  any    `json:"value"`
+			Source string `json:"source"`
+		}
+		out := map[string]entry{}
+		for _, s := range serveSettings {
+			v := c.value(s)
+			if d, ok := v.(time.Duration); ok {
+				v = d.String() // as the flag takes it
+			}
+			out[s.name] = entry{Value: v, Source: c.sources[s.name]}
+		}
+		return printValue(w, out)
+	}
+	fmt.Fprintln(w, "# effective settings of switchyard serve; usable as --config")
+	t := newTable(w)
+	for _, s := range serveSettings {
+		var text string
+		switch v := c.value(s).(type) {
+		case string:
+			text = strconv.Quote(v)
+		case time.Duration:
+			text = strconv.Quote(v.String())
+		default:
+			text = compactJSON(v)
+		}
+		t.row(s.name+": "+text, "# "+c.sources[s.name])
+	}
+	return t.flush()
+}
+
+func (c *serveConfig) value(s setting) any {
+	switch s.kind {
+	case kBool:
+		return c.Bool(s.name)
+	case kInt:
+		return c.Int(s.name)
+	case kDuration:
+		return c.Duration(s.name)
+	case kList:
+		if l := c.Strings(s.name); l != nil {
+			return l
+		}
+		return []string{}
+	default:
+		return c.String(s.name)
+	}
+}
+
+func settingNames() []string {
+	names := make([]string, len(serveSettings))
+	for i, s := range serveSettings {
+		names[i] = s.name
+	}
+	return names
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func lookupEnv(environ func() []string, name string) string {
+	for _, kv := range environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == name {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// osEnviron is the process environment (a variable for tests).
+var osEnviron = os.Environ
