@@ -312,6 +312,13 @@ func TestCancelStopsRunningActivationPromptly(t *testing.T) {
 	if rec.count(js.JobID, events.RoutineStarted, "a") != 0 {
 		t.Fatal("a ran after cancel")
 	}
+	// The routine stopped mid-run says so, rather than running forever.
+	if st := final.RoutineStates["g1"].Status; st != events.StateCancelled {
+		t.Errorf("g1 is %s, want cancelled", st)
+	}
+	if st := final.RoutineStates["start"].Status; st != events.StateCompleted {
+		t.Errorf("start is %s, want completed", st)
+	}
 }
 
 func TestCancelPausedJob(t *testing.T) {

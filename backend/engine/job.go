@@ -412,6 +412,11 @@ func (j *job) finalizeLocked() {
 	if j.ending == events.StatusCompleted {
 		j.state.Progress = 1
 	}
+	for _, st := range j.state.RoutineStates {
+		if st.Status == events.StateRunning { // stopped by the job's end, not finished
+			st.Status = events.StateCancelled
+		}
+	}
 	typ := map[string]string{
 		events.StatusCompleted: events.JobCompleted,
 		events.StatusFailed:    events.JobFailed,

@@ -69,6 +69,9 @@ const (
 	StateCompleted = "completed"
 	StateFailed    = "failed"
 	StateSkipped   = "skipped"
+	// StateCancelled: the routine was running when its job ended (failed
+	// elsewhere, cancelled, timed out); its activation was stopped.
+	StateCancelled = "cancelled"
 )
 
 // Finished reports whether a job status is terminal.

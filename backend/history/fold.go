@@ -213,6 +213,11 @@ func (f *fold) apply(l *line) {
 		f.Status = terminalStatus[l.typ]
 		f.Error, f.Duration, f.CompletedAt = l.errMsg, l.duration, &t
 		f.PauseReason, f.PausedAt = "", nil
+		for _, r := range f.Routines {
+			if r.Status == events.StateRunning { // as the engine's finalizeLocked
+				r.Status = events.StateCancelled
+			}
+		}
 	}
 }
 

@@ -187,6 +187,8 @@ describe('nodeStateLabel', () => {
     expect(nodeStateLabel('running', true)).toEqual({ key: 'paused', text: 'paused here' })
     expect(nodeStateLabel(undefined, false)).toEqual({ key: 'pending', text: 'pending' })
     expect(nodeStateLabel('skipped', false).text).toBe('skipped')
+    // A routine stopped by its job's end.
+    expect(nodeStateLabel('cancelled', false)).toEqual({ key: 'cancelled', text: 'stopped' })
     expect(nodeStateLabel('weird', false)).toEqual({ key: 'pending', text: 'weird' })
   })
 })

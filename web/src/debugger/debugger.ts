@@ -186,6 +186,8 @@ export function nodeStateLabel(status: string | undefined, pausedHere: boolean):
       return { key: 'failed', text: 'failed' }
     case 'skipped':
       return { key: 'skipped', text: 'skipped' }
+    case 'cancelled':
+      return { key: 'cancelled', text: 'stopped' }
     default:
       return { key: 'pending', text: status && status !== 'pending' ? status : 'pending' }
   }

@@ -33,6 +33,12 @@ export function StateIcon({ kind, size = 12 }: { kind: string; size?: number }) 
           <path d="M2 8h9M8 4.5L11.5 8 8 11.5M14 3v10" fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round" strokeLinejoin="round" />
         </svg>
       )
+    case 'cancelled':
+      return (
+        <svg {...common}>
+          <rect x="3.5" y="3.5" width="9" height="9" rx="1.5" fill="currentColor" />
+        </svg>
+      )
     default:
       return (
         <svg {...common}>
