@@ -142,6 +142,22 @@ func (a *API) listJobs(c *gin.Context) {
 		fail(c, http.StatusBadRequest, "BAD_QUERY", fmt.Sprintf("status %q is not one of pending, running, paused, completed, failed, cancelled", f.Status))
 		return
 	}
+	for _, q := range []struct {
+		name string
+		t    *time.Time
+	}{{"created_after", &f.CreatedAfter}, {"created_before", &f.CreatedBefore}} {
+		name, t := q.name, q.t
+		raw := c.Query(name)
+		if raw == "" {
+			continue
+		}
+		v, err := time.Parse(time.RFC3339Nano, raw)
+		if err != nil {
+			fail(c, http.StatusBadRequest, "BAD_QUERY", fmt.Sprintf("%s %q is not an RFC 3339 time such as 2026-01-02T15:04:05Z", name, raw))
+			return
+		}
+		*t = v
+	}
 	a.syncLog(c)
 	list, total, err := a.Jobs.ListJobs(c.Request.Context(), f)
 	if err != nil {

@@ -273,7 +273,7 @@ func (b *specBuilder) schemas() {
 
 	b.define("RoutineState", oaObject("One routine's state within a job.",
 		[]string{"status", "output", "error", "started_at", "completed_at", "activations"}, openapi3.Schemas{
-			"status":       oaEnum(oaStr(""), "pending", "running", "completed", "failed", "skipped").NewRef(),
+			"status":       oaEnum(oaStr("cancelled: it was running when the job ended."), "pending", "running", "completed", "failed", "skipped", "cancelled").NewRef(),
 			"output":       oaAny("What the routine last emitted.").NewRef(),
 			"error":        oaStr("The last failure, null if none.").WithNullable().NewRef(),
 			"started_at":   oaTime("").WithNullable().NewRef(),
@@ -662,6 +662,8 @@ func (b *specBuilder) jobPaths() {
 		params: openapi3.Parameters{
 			oaQuery("flow_id", "Only jobs of this flow.", oaStr("")),
 			oaQuery("status", "Only jobs with this status.", oaEnum(oaStr(""), "pending", "running", "paused", "completed", "failed", "cancelled")),
+			oaQuery("created_after", "Only jobs created at or after this time (RFC 3339).", oaTime("")),
+			oaQuery("created_before", "Only jobs created before this time (RFC 3339).", oaTime("")),
 			oaLimit(50, oaMaxLimit), oaOffset(),
 		},
 		ok: http.StatusOK, okResp: oaJSON("A page of jobs.", b.ref("JobList")),

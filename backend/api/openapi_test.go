@@ -459,6 +459,24 @@ func TestOpenAPIContract(t *testing.T) {
 	c.get(http.StatusOK, "/api/jobs?flow_id=ghost")
 	c.get(http.StatusBadRequest, "/api/jobs?status=sleeping")
 	c.get(http.StatusBadRequest, "/api/jobs?limit=1001")
+	// A time range: [created_after, created_before).
+	all := c.object(c.get(http.StatusOK, "/api/jobs"))["total"].(float64)
+	if all < 3 {
+		t.Fatalf("total %v, want at least the 3 jobs started here", all)
+	}
+	now := time.Now().UTC()
+	for q, want := range map[string]float64{
+		"created_after=" + now.Add(time.Hour).Format(time.RFC3339):                                                                 0,
+		"created_before=" + now.Add(time.Hour).Format(time.RFC3339):                                                                all,
+		"created_after=" + now.Add(-time.Hour).Format(time.RFC3339) + "&created_before=" + now.Add(time.Hour).Format(time.RFC3339): all,
+		"created_before=" + now.Add(-time.Hour).Format(time.RFC3339Nano):                                                           0,
+	} {
+		if got := c.object(c.get(http.StatusOK, "/api/jobs?"+q))["total"]; got != want {
+			t.Errorf("%s: total %v, want %v", q, got, want)
+		}
+	}
+	c.get(http.StatusBadRequest, "/api/jobs?created_after=yesterday")
+	c.get(http.StatusBadRequest, "/api/jobs?created_before=2026-13-01T00:00:00Z")
 
 	page := c.object(c.get(http.StatusOK, "/api/jobs/"+done+"/events?since=0&limit=2"))
 	if page["has_more"] != true {

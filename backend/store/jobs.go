@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -107,8 +108,11 @@ func (s *Store) DeleteJob(ctx context.Context, id string) error {
 type JobFilter struct {
 	FlowID string
 	Status string
-	Limit  int
-	Offset int
+	// CreatedAfter and CreatedBefore bound the creation time, [after, before);
+	// zero means unbounded.
+	CreatedAfter, CreatedBefore time.Time
+	Limit                       int
+	Offset                      int
 }
 
 // ListJobs returns jobs newest first, without routine states, and the total.
@@ -122,6 +126,14 @@ func (s *Store) ListJobs(ctx context.Context, f JobFilter) ([]events.JobState, i
 	if f.Status != "" {
 		where = append(where, "status = ?")
 		args = append(args, f.Status)
+	}
+	if !f.CreatedAfter.IsZero() {
+		where = append(where, "created_at >= ?")
+		args = append(args, f.CreatedAfter.UnixNano())
+	}
+	if !f.CreatedBefore.IsZero() {
+		where = append(where, "created_at < ?")
+		args = append(args, f.CreatedBefore.UnixNano())
 	}
 	cond := ""
 	if len(where) > 0 {

@@ -1,7 +1,7 @@
 // Pause and resume a running job from the job page.
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
-import { createFlow, launchBrowser, rest, startServer, waitForStatus, watchPage } from './harness.mjs'
+import { createFlow, launchBrowser, rest, startServer, waitForStatus, watchPage, waitForText } from './harness.mjs'
 
 const SLOW_FLOW = `
 flow_id: e2e-slow
@@ -96,6 +96,20 @@ test('cancel asks first; rerun starts the same flow with the same params', async
     const rerun = await rest(server.url, 'GET', `/api/jobs/${encodeURIComponent(rerunId)}`)
     assert.equal(rerun.body.flow_id, 'e2e-slow')
     assert.deepEqual(rerun.body.params, { value: 11 })
+
+    // Rerun with edited params: the form starts with this job's params; bad JSON is refused in place.
+    await page.getByTestId('btn-rerun-edit').click()
+    const params = page.getByTestId('params-input')
+    assert.deepEqual(JSON.parse(await params.inputValue()), { value: 11 })
+    await params.fill('{"value": ')
+    await page.getByTestId('btn-start-job').click()
+    await waitForText(page.getByTestId('params-error'), /Invalid JSON/)
+    await params.fill('{"value": 12}')
+    await page.getByTestId('btn-start-job').click()
+    await page.waitForURL((u) => !u.pathname.endsWith(encodeURIComponent(rerunId)), { timeout: 10_000 })
+    const edited = await rest(server.url, 'GET', `/api/jobs/${new URL(page.url()).pathname.split('/').pop()}`)
+    assert.equal(edited.body.flow_id, 'e2e-slow')
+    assert.deepEqual(edited.body.params, { value: 12 })
     assert.deepEqual(problems.filter((p) => p.startsWith('pageerror')), [])
   } finally {
     await page.close()

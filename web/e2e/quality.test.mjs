@@ -193,6 +193,17 @@ test('jobs list: error column, pausing state, search by id, rerun', async () => 
     await page.getByTestId('job-search-go').click()
     await page.waitForURL(new RegExp(`/jobs/${doneJob}$`))
 
+    // A time range: one ending before any job shows none; clearing it shows them again.
+    await page.goto(`${server.url}/jobs`)
+    await page.getByTestId(`job-row-${doneJob}`).waitFor()
+    await page.getByTestId('filter-to').fill('2020-01-01T00:00')
+    await waitForText(page.getByTestId('page-info'), /^0 of 0$/)
+    assert.match(page.url(), /to=2020-01-01T00%3A00/)
+    await page.getByTestId('filter-time-clear').click()
+    await page.getByTestId(`job-row-${doneJob}`).waitFor()
+    await page.getByTestId('filter-from').fill('2020-01-01T00:00')
+    await page.getByTestId(`job-row-${doneJob}`).waitFor()
+
     // Rerun: same flow and params, a new job.
     await page.goto(`${server.url}/jobs`)
     await page.getByTestId(`job-rerun-${doneJob}`).click()

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { jobsPollInterval, readJobsQuery } from './jobs/JobsPage'
+import { jobsPollInterval, localTimeToIso, readJobsQuery } from './jobs/JobsPage'
 import { sortRoutineStates } from './jobs/JobPage'
 import { matchRoute, paths } from './routes'
 
@@ -38,14 +38,30 @@ describe('matchRoute', () => {
 
 describe('readJobsQuery', () => {
   it('reads filters and clamps paging', () => {
-    expect(readJobsQuery(new URLSearchParams(''))).toEqual({ flow_id: '', status: '', limit: 20, offset: 0 })
+    expect(readJobsQuery(new URLSearchParams(''))).toEqual({ flow_id: '', status: '', from: '', to: '', limit: 20, offset: 0 })
     expect(readJobsQuery(new URLSearchParams('flow_id=a&status=paused&limit=5000&offset=-3'))).toEqual({
       flow_id: 'a',
       status: 'paused',
+      from: '',
+      to: '',
       limit: 1000,
       offset: 0,
     })
+    // A time range in local time; a value that is not one is dropped.
+    expect(readJobsQuery(new URLSearchParams('from=2026-12-01T09:30&to=yesterday'))).toMatchObject({ from: '2026-12-01T09:30', to: '' })
     expect(readJobsQuery(new URLSearchParams('limit=abc&offset=40'))).toMatchObject({ limit: 20, offset: 40 })
+  })
+})
+
+describe('localTimeToIso', () => {
+  it('reads a datetime-local value as local time', () => {
+    const iso = localTimeToIso('2026-12-01T09:30')!
+    expect(new Date(iso).getTime()).toBe(new Date(2026, 11, 1, 9, 30).getTime())
+    expect(iso.endsWith('Z')).toBe(true)
+    expect(localTimeToIso('2026-12-01T09:30:15')).toBe(new Date(2026, 11, 1, 9, 30, 15).toISOString())
+    expect(localTimeToIso('')).toBeUndefined()
+    expect(localTimeToIso('2026-12-01')).toBeUndefined()
+    expect(localTimeToIso('2026-13-45T99:99')).toBeUndefined()
   })
 })
 

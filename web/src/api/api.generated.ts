@@ -509,7 +509,8 @@ export type RoutineState = {
   /** What the routine last emitted. */
   output: unknown
   started_at: string | null
-  status: "pending" | "running" | "completed" | "failed" | "skipped"
+  /** cancelled: it was running when the job ended. */
+  status: "pending" | "running" | "completed" | "failed" | "skipped" | "cancelled"
 }
 
 /** One validation finding, located at a routine or a connection. */

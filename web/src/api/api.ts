@@ -191,6 +191,10 @@ export interface LogList extends Page {
 export interface JobQuery {
   flow_id?: string
   status?: string
+  /** RFC 3339: jobs created at or after. */
+  created_after?: string
+  /** RFC 3339: jobs created before. */
+  created_before?: string
   limit?: number
   offset?: number
 }

@@ -1,4 +1,4 @@
-import { useCallback, useMemo, useState, type FormEvent } from 'react'
+import { useCallback, useMemo, useState } from 'react'
 import { api } from '../api/api'
 import { BreakpointList } from '../debugger/BreakpointList'
 import { useBreakpointEditor } from '../debugger/BreakpointPopover'
@@ -6,7 +6,7 @@ import { ErrorAlert } from '../components/ErrorAlert'
 import { FlowGraph } from '../graph/FlowGraph'
 import { FlowVersions } from './FlowVersions'
 import { JobsTable } from '../jobs/JobsTable'
-import { parseParams } from '../jobs/params'
+import { StartJobForm } from '../jobs/StartJobForm'
 import { Link, navigate } from '../router'
 import { paths } from '../routes'
 import { breakpointsByTarget, type BreakpointTarget } from '../debugger/debugger'
@@ -88,69 +88,6 @@ export function FlowPage({ id }: { id: string }) {
         {jobs.data ? <JobsTable jobs={jobs.data.jobs} showFlow={false} /> : !jobs.error && <p className="dim">Loading…</p>}
       </div>
     </section>
-  )
-}
-
-function StartJobForm({ flowId }: { flowId: string }) {
-  const [text, setText] = useState('{}')
-  const [parseError, setParseError] = useState<string | undefined>()
-  const [serverError, setServerError] = useState<unknown>()
-  const [busy, setBusy] = useState(false)
-
-  const submit = async (e: FormEvent) => {
-    e.preventDefault()
-    setServerError(undefined)
-    const parsed = parseParams(text)
-    if (!parsed.ok) {
-      setParseError(parsed.error)
-      return
-    }
-    setParseError(undefined)
-    setBusy(true)
-    try {
-      const job = await api.startJob({ flow_id: flowId, params: parsed.value })
-      navigate(paths.job(job.job_id))
-    } catch (err) {
-      setServerError(err)
-      setBusy(false)
-    }
-  }
-
-  const onChange = (value: string) => {
-    setText(value)
-    if (parseError) {
-      const p = parseParams(value)
-      setParseError(p.ok ? undefined : p.error)
-    }
-  }
-
-  return (
-    <form className="panel start-form" onSubmit={submit} data-testid="start-job-form">
-      <h2>Start job</h2>
-      <label htmlFor="params-input">Params (JSON object)</label>
-      <textarea
-        id="params-input"
-        data-testid="params-input"
-        className={parseError ? 'invalid' : undefined}
-        value={text}
-        rows={5}
-        spellCheck={false}
-        aria-invalid={parseError ? true : undefined}
-        aria-describedby={parseError ? 'params-error' : undefined}
-        onChange={(e) => onChange(e.target.value)}
-      />
-      {parseError && (
-        <p id="params-error" className="field-error" data-testid="params-error" role="alert">
-          {parseError}
-        </p>
-      )}
-      <ErrorAlert error={serverError} />
-      <div className="actions">
-        <button type="submit" className="btn btn-primary" data-testid="btn-start-job" disabled={busy}>
-          {busy ? 'Starting…' : 'Start job'}
-        </button>
-      </div>
-    </form>
   )
 }
 

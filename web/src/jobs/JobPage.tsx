@@ -6,6 +6,7 @@ import { DebuggerPanel } from '../debugger/DebuggerPanel'
 import { ErrorAlert } from '../components/ErrorAlert'
 import { EventsPanel } from '../logs/EventsPanel'
 import { FlowGraph } from '../graph/FlowGraph'
+import { StartJobForm } from './StartJobForm'
 import { LiveIndicator } from '../components/LiveIndicator'
 import { LogPanel } from '../logs/LogPanel'
 import { ProgressBar } from '../components/ProgressBar'
@@ -151,6 +152,7 @@ export function JobPage({ id }: { id: string }) {
     }
   }
   const [confirmCancel, setConfirmCancel] = useState(false)
+  const [rerunEditing, setRerunEditing] = useState(false)
 
   return (
     <section>
@@ -180,6 +182,16 @@ export function JobPage({ id }: { id: string }) {
             <button
               type="button"
               className="btn"
+              data-testid="btn-rerun-edit"
+              aria-expanded={rerunEditing}
+              title="Start a new job of this flow with params you edit first"
+              onClick={() => setRerunEditing((v) => !v)}
+            >
+              Rerun with…
+            </button>{' '}
+            <button
+              type="button"
+              className="btn"
               data-testid="btn-debug"
               disabled={starting !== undefined}
               title="Start a new job of this flow with the same params, stopped before its first activation"
@@ -191,6 +203,16 @@ export function JobPage({ id }: { id: string }) {
         )}
       </header>
       <ErrorAlert error={live.jobError} testId="load-error" />
+      {j && rerunEditing && (
+        <StartJobForm
+          key={id}
+          flowId={j.flow_id}
+          initialParams={j.params}
+          entryRoutineId={j.entry_routine_id}
+          title="Rerun with edited params"
+          onCancel={() => setRerunEditing(false)}
+        />
+      )}
 
       {j && (
         <>

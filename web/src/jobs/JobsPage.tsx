@@ -38,11 +38,27 @@ function intParam(value: string | null, fallback: number, min: number, max: numb
   return Math.max(min, Math.min(max, n))
 }
 
+/**
+ * A `datetime-local` value ("2026-12-01T09:30", the browser's time zone) as
+ * RFC 3339 UTC; undefined when empty or not a time.
+ */
+export function localTimeToIso(value: string): string | undefined {
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(value)) return undefined
+  const t = new Date(value) // a date-time without a zone is local time
+  return Number.isNaN(t.getTime()) ? undefined : t.toISOString()
+}
+
 /** Filters and page of the jobs list, read from the URL query. */
 export function readJobsQuery(search: URLSearchParams) {
+  const time = (name: string) => {
+    const v = search.get(name) ?? ''
+    return localTimeToIso(v) ? v : ''
+  }
   return {
     flow_id: search.get('flow_id') ?? '',
     status: search.get('status') ?? '',
+    from: time('from'),
+    to: time('to'),
     limit: intParam(search.get('limit'), 20, 1, 1000),
     offset: intParam(search.get('offset'), 0, 0, Number.MAX_SAFE_INTEGER),
   }
@@ -51,9 +67,17 @@ export function readJobsQuery(search: URLSearchParams) {
 export function JobsPage() {
   const { search } = useLocation()
   const q = readJobsQuery(search)
-  const key = `jobs:${q.flow_id}:${q.status}:${q.limit}:${q.offset}`
+  const key = `jobs:${q.flow_id}:${q.status}:${q.from}:${q.to}:${q.limit}:${q.offset}`
   const jobs = usePolling(
-    () => api.listJobs({ flow_id: q.flow_id || undefined, status: q.status || undefined, limit: q.limit, offset: q.offset }),
+    () =>
+      api.listJobs({
+        flow_id: q.flow_id || undefined,
+        status: q.status || undefined,
+        created_after: localTimeToIso(q.from),
+        created_before: localTimeToIso(q.to),
+        limit: q.limit,
+        offset: q.offset,
+      }),
     jobsPollInterval,
     key,
   )
@@ -87,6 +111,8 @@ export function JobsPage() {
       paths.jobs({
         flow_id: next.flow_id || undefined,
         status: next.status || undefined,
+        from: next.from || undefined,
+        to: next.to || undefined,
         limit: next.limit === 20 ? undefined : next.limit,
         offset: next.offset === 0 ? undefined : next.offset,
       }),
@@ -136,6 +162,31 @@ export function JobsPage() {
             ))}
           </select>
         </label>
+        <label>
+          From{' '}
+          <input
+            type="datetime-local"
+            data-testid="filter-from"
+            value={q.from}
+            max={q.to || undefined}
+            onChange={(e) => update({ from: e.target.value, offset: 0 })}
+          />
+        </label>
+        <label>
+          To{' '}
+          <input
+            type="datetime-local"
+            data-testid="filter-to"
+            value={q.to}
+            min={q.from || undefined}
+            onChange={(e) => update({ to: e.target.value, offset: 0 })}
+          />
+        </label>
+        {(q.from || q.to) && (
+          <button type="button" className="link-btn" data-testid="filter-time-clear" onClick={() => update({ from: '', to: '', offset: 0 })}>
+            any time
+          </button>
+        )}
         <label>
           Per page{' '}
           <select
