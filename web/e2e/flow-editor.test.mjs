@@ -124,6 +124,7 @@ test('create with errors, fix, save, run; edit to version 2 and diff; delete', a
     await page.waitForURL(/\/jobs\/[^/]+$/)
     await waitForStatus(page, 'completed')
     await waitForText(page.getByTestId('job-result'), /42/)
+    const firstJobUrl = page.url()
 
     // Edit again: version 2, and the diff shows the change.
     await page.goto(`${server.url}/flows/e2e-ed`)
@@ -147,6 +148,13 @@ test('create with errors, fix, save, run; edit to version 2 and diff; delete', a
     await diff.locator('.diff-del', { hasText: 'data.value * 2' }).waitFor()
     await diff.locator('.diff-add', { hasText: 'data.value * 3' }).waitFor()
     assert.equal(await diff.locator('.diff-add').count(), 1)
+
+    // The first job links to the version it ran, which the flow page marks and compares with the current one.
+    await page.goto(firstJobUrl)
+    await page.getByTestId('job-flow-version').click()
+    await page.waitForURL(/\/flows\/e2e-ed\?version=1$/)
+    await waitForText(page.getByTestId('flow-version-1'), /the job's version/)
+    await page.getByTestId('flow-diff').locator('.diff-add', { hasText: 'data.value * 3' }).waitFor()
 
     // Delete, with a confirmation.
     await page.getByTestId('flow-delete').click()

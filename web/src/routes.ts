@@ -42,7 +42,7 @@ export function matchRoute(pathname: string): Route {
 
 export const paths = {
   flows: () => '/flows',
-  flow: (id: string) => `/flows/${encodeURIComponent(id)}`,
+  flow: (id: string, version?: number) => `/flows/${encodeURIComponent(id)}${version !== undefined ? `?version=${version}` : ''}`,
   flowNew: () => '/flows/new',
   flowEdit: (id: string) => `/flows/${encodeURIComponent(id)}/edit`,
   jobs: (q?: Record<string, string | number | undefined>) => {

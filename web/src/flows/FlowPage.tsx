@@ -7,13 +7,16 @@ import { FlowGraph } from '../graph/FlowGraph'
 import { FlowVersions } from './FlowVersions'
 import { JobsTable } from '../jobs/JobsTable'
 import { StartJobForm } from '../jobs/StartJobForm'
-import { Link, navigate } from '../router'
+import { Link, navigate, useLocation } from '../router'
 import { paths } from '../routes'
 import { breakpointsByTarget, type BreakpointTarget } from '../debugger/debugger'
 import { useBreakpoints } from '../debugger/useBreakpoints'
 import { usePolling } from '../live/usePolling'
 
 export function FlowPage({ id }: { id: string }) {
+  const { search } = useLocation()
+  const v = Number.parseInt(search.get('version') ?? '', 10)
+  const focusVersion = Number.isFinite(v) ? v : undefined
   const flow = usePolling(() => api.getFlow(id), null, `flow:${id}`)
   const dsl = usePolling(() => api.getFlowDsl(id, 'yaml'), null, `dsl:${id}`)
   const jobs = usePolling(() => api.listJobs({ flow_id: id, limit: 10 }), 2000, `flow-jobs:${id}`)
@@ -78,7 +81,7 @@ export function FlowPage({ id }: { id: string }) {
 
       <StartJobForm flowId={id} />
 
-      {flow.data && <FlowVersions id={id} current={flow.data.version} />}
+      {flow.data && <FlowVersions id={id} current={flow.data.version} focus={focusVersion} />}
 
       <div className="panel">
         <h2>

@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'react'
+import { useEffect, useMemo, useRef, useState } from 'react'
 import { api, type Flow } from '../api/api'
 import { collapseDiff, diffLines } from './diff'
 import { formatTime } from '../format'
@@ -13,17 +13,28 @@ export function versionText(f: Flow): string {
   return JSON.stringify({ flow_id, name, description, routines, connections, execution }, null, 2)
 }
 
-/** A flow's versions (GET ?version=N for each) and a line diff between two of them. */
-export function FlowVersions({ id, current }: { id: string; current: number }) {
+/**
+ * A flow's versions (GET ?version=N for each) and a line diff between two of
+ * them. With `focus` (a job's page links here with the version it ran), that
+ * version is marked and compared with the current one.
+ */
+export function FlowVersions({ id, current, focus }: { id: string; current: number; focus?: number }) {
   const [versions, setVersions] = useState<Map<number, Flow>>(new Map())
   const [error, setError] = useState<unknown>()
   const first = Math.max(1, current - MAX_VERSIONS + 1)
-  const [from, setFrom] = useState(Math.max(first, current - 1))
+  const focused = focus !== undefined && focus >= first && focus <= current ? focus : undefined
+  const initialFrom = focused !== undefined && focused < current ? focused : Math.max(first, current - 1)
+  const [from, setFrom] = useState(initialFrom)
   const [to, setTo] = useState(current)
+  const panel = useRef<HTMLDivElement>(null)
+
+  useEffect(() => {
+    if (focused !== undefined) panel.current?.scrollIntoView({ block: 'start' })
+  }, [focused])
 
   useEffect(() => {
     let live = true
-    setFrom(Math.max(first, current - 1))
+    setFrom(initialFrom)
     setTo(current)
     const nums = Array.from({ length: current - first + 1 }, (_, i) => first + i)
     Promise.all(nums.map((n) => api.getFlowVersion(id, n).catch(() => undefined))).then(
@@ -38,7 +49,7 @@ export function FlowVersions({ id, current }: { id: string; current: number }) {
     return () => {
       live = false
     }
-  }, [id, current, first])
+  }, [id, current, first, initialFrom])
 
   const diff = useMemo(() => {
     const a = versions.get(from)
@@ -52,7 +63,7 @@ export function FlowVersions({ id, current }: { id: string; current: number }) {
   const nums = [...versions.keys()].sort((a, b) => b - a)
 
   return (
-    <div className="panel" data-testid="flow-versions">
+    <div className="panel" data-testid="flow-versions" ref={panel}>
       <h2>Versions</h2>
       <ErrorAlert error={error} />
       <table className="table versions-table">
@@ -67,10 +78,11 @@ export function FlowVersions({ id, current }: { id: string; current: number }) {
           {nums.map((n) => {
             const f = versions.get(n)!
             return (
-              <tr key={n} data-testid={`flow-version-${n}`}>
+              <tr key={n} data-testid={`flow-version-${n}`} className={n === focused ? 'is-focused' : undefined}>
                 <td>
                   v{n}
                   {n === current && <span className="dim"> (current)</span>}
+                  {n === focused && <span className="badge badge-idle"> the job's version</span>}
                 </td>
                 <td>{Object.keys(f.routines ?? {}).length}</td>
                 <td>{formatTime(f.updated_at ?? f.created_at)}</td>

@@ -163,7 +163,14 @@ export function JobPage({ id }: { id: string }) {
         {j && (
           <span className="dim">
             flow <Link to={paths.flow(j.flow_id)}>{j.flow_id}</Link>
-            {j.flow_version !== undefined && ` v${j.flow_version}`}
+            {j.flow_version !== undefined && (
+              <>
+                {' '}
+                <Link to={paths.flow(j.flow_id, j.flow_version)} data-testid="job-flow-version" title="The flow version this job ran, compared with the current one">
+                  v{j.flow_version}
+                </Link>
+              </>
+            )}
           </span>
         )}
         {(j || live.live !== 'closed') && <LiveIndicator state={live.live} />}
