@@ -65,6 +65,7 @@ var serveSettings = []setting{
 	{"ws-heartbeat-interval", kDuration, 30 * time.Second, "seed 004 JSON ping interval"},
 	{"allowed-origins", kList, []string{}, "comma-separated browser origins allowed to open streams and write to the API besides the server's own"},
 	{"allowed-hosts", kList, []string{}, "comma-separated host names the server answers to besides loopback ones and its listen address"},
+	{"http-allow", kList, []string{}, "comma-separated CIDRs, IPs or host[:port] the http routine may reach besides public addresses (loopback, private and link-local are refused otherwise)"},
 }
 
 func settingNamed(name string) (setting, bool) {

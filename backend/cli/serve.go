@@ -76,6 +76,7 @@ func serve(ctx context.Context, cfg *serveConfig, logOut io.Writer) error {
 			AllowedOrigins:    nilIfEmpty(cfg.Strings("allowed-origins")),
 		},
 		AllowedHosts: nilIfEmpty(cfg.Strings("allowed-hosts")),
+		HTTPAllow:    nilIfEmpty(cfg.Strings("http-allow")),
 	})
 	if err != nil {
 		return err

@@ -238,4 +238,7 @@ func TestServeInProcess(t *testing.T) {
 	}
 	// A server that cannot start is ExitFailed.
 	expectCode(t, ExitFailed, []string{"serve", "--addr", "256.0.0.1:1", "--data", t.TempDir()}, "listen on 256.0.0.1:1")
+	// So is a server given an allow list it cannot read; the message names the entry.
+	expectCode(t, ExitFailed, []string{"serve", "--addr", "127.0.0.1:0", "--data", t.TempDir(), "--http-allow", "10.0.0.0/8,10.0.0.300/32"},
+		`--http-allow "10.0.0.300/32"`)
 }
