@@ -18,6 +18,7 @@ import (
 
 	switchyard "github.com/switchyard/switchyard"
 	"github.com/switchyard/switchyard/backend/api"
+	"github.com/switchyard/switchyard/backend/auth"
 	"github.com/switchyard/switchyard/backend/debug"
 	"github.com/switchyard/switchyard/backend/engine"
 	"github.com/switchyard/switchyard/backend/events"
@@ -73,7 +74,10 @@ type Server struct {
 	Debugger *debug.Debugger
 	Streams  *ws.Server
 	Handler  http.Handler
-	log      *slog.Logger
+	// Auth checks API tokens (auth.go: which route needs which role).
+	Auth      *auth.Authenticator
+	generated string // the admin token Run created, if it did
+	log       *slog.Logger
 }
 
 // New opens the database and builds every component.
@@ -136,11 +140,16 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, fmt.Errorf("ui: %w", err)
 	}
+	authn := auth.New(st, cfg.Logger)
+	if !isLoopback(cfg.Addr) {
+		authn.RequireAlways()
+	}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
-	r.Use(requestLog(cfg.Logger), recovery(cfg.Logger), newGuard(cfg.Addr, cfg.AllowedHosts, cfg.Streams.AllowedOrigins).handle)
+	r.Use(requestLog(cfg.Logger), recovery(cfg.Logger), newGuard(cfg.Addr, cfg.AllowedHosts, cfg.Streams.AllowedOrigins).handle,
+		(&authorizer{authn}).handle)
 	api.New(api.Deps{Flows: st, Jobs: st, Log: st.Writer, Engine: eng, Debug: dbg, History: hist, Ready: st, Logger: cfg.Logger, Version: cfg.Version}).Register(r)
 	if cfg.Streams.Logger == nil {
 		cfg.Streams.Logger = cfg.Logger
@@ -150,7 +159,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	r.GET("/metrics", gin.WrapH(m.Handler()))
 	r.NoMethod(api.MethodNotAllowed)
 	uiHandler.Register(r)
-	return &Server{cfg: cfg, guard: guard, Store: st, Bus: bus, Engine: eng, Debugger: dbg, Streams: streams, Handler: r, log: cfg.Logger}, nil
+	return &Server{cfg: cfg, guard: guard, Store: st, Bus: bus, Engine: eng, Debugger: dbg, Streams: streams, Handler: r, Auth: authn, log: cfg.Logger}, nil
 }
 
 // Run serves until ctx is cancelled, then shuts down gracefully: stop
@@ -166,6 +175,12 @@ func (s *Server) Run(ctx context.Context, ready func(addr string)) error {
 	// listens on (every local address, if it is a wildcard), whatever
 	// HTTPAllow says; its job.server URL is refused too, from the routine.
 	s.guard.SetListenAddr(ln.Addr().String())
+	// Beyond loopback every request needs a token; with none stored, one is made.
+	if err := s.requireTokens(ctx, ln.Addr().String()); err != nil {
+		ln.Close()
+		s.Close(context.Background())
+		return err
+	}
 	// A request has ReadTimeout to arrive whole (a client trickling a body
 	// must not hold a connection for ever); answers are not bounded, as
 	// streams and long waits are answers: there is deliberately no
@@ -205,6 +220,7 @@ func (s *Server) Close(ctx context.Context) error {
 	s.Streams.Close()
 	errEngine := s.Engine.Shutdown(ctx)
 	errDebug := s.Debugger.Close()
+	s.Auth.Close()
 	return errors.Join(errEngine, errDebug, s.Store.Close())
 }
 
