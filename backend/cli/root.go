@@ -139,7 +139,7 @@ server refused the request (its message is printed).`,
 	pf.StringVarP(&o.output, "output", "o", "table", "output format: table or json")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 
-	root.AddCommand(newServeCmd(o), newFlowsCmd(o), newJobsCmd(o), newBreakpointsCmd(o), newVersionCmd(o))
+	root.AddCommand(newServeCmd(o), newFlowsCmd(o), newJobsCmd(o), newBreakpointsCmd(o), newTokensCmd(o), newVersionCmd(o))
 	wrapRuns(root)
 	return root
 }
@@ -161,7 +161,7 @@ func (o *options) resolve(cmd *cobra.Command) error {
 	default:
 		return usagef("--output: want table or json, got %q", o.output)
 	}
-	if cmd.Name() == "serve" {
+	if cmd.Name() == "serve" || cmd.Annotations[localAnnotation] != "" {
 		return nil // it talks to no server
 	}
 	base, err := serverURL(o.server)

@@ -84,6 +84,9 @@ func serve(ctx context.Context, cfg *serveConfig, logOut io.Writer) error {
 	return srv.Run(ctx, func(bound string) {
 		logger.Info("switchyard is running", "url", "http://"+bound+"/", "data", data)
 		fmt.Fprintf(logOut, "\n  Switchyard is ready: open http://%s/\n\n", bound)
+		if token := srv.GeneratedToken(); token != "" {
+			printTokenURLs(logOut, bound, token, data)
+		}
 	})
 }
 
