@@ -30,9 +30,18 @@ const writerDriver = "sqlite3_switchyard_writer"
 func init() {
 	sql.Register(writerDriver, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
 		_, err := c.Exec("PRAGMA wal_autocheckpoint = 0", nil)
+		if err == nil {
+			// When a checkpoint has copied the whole WAL and the writer
+			// starts it over, the file is cut back to this size; the
+			// checkpointer's TRUNCATE empties it every ~10 s anyway.
+			_, err = c.Exec(fmt.Sprintf("PRAGMA journal_size_limit = %d", walSizeLimit), nil)
+		}
 		return err
 	}})
 }
+
+// walSizeLimit is the size the WAL is cut back to when it is reset.
+const walSizeLimit = 64 << 20
 
 // Errors the API maps to status codes.
 var (
@@ -69,7 +78,10 @@ func Open(ctx context.Context, dir string, migrations fs.FS, logger *slog.Logger
 	}
 	path := filepath.Join(dir, FileName)
 	common := "_busy_timeout=10000&_foreign_keys=on&_synchronous=NORMAL&_journal_mode=WAL"
-	w, err := sqlx.Open(writerDriver, "file:"+url.PathEscape(path)+"?"+common+"&_txlock=immediate")
+	// _auto_vacuum is set before the journal mode and before any table
+	// exists, so a new database keeps track of its free pages from the
+	// start (retention gives them back with incremental_vacuum).
+	w, err := sqlx.Open(writerDriver, "file:"+url.PathEscape(path)+"?"+common+"&_txlock=immediate&_auto_vacuum=incremental")
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -80,6 +92,10 @@ func Open(ctx context.Context, dir string, migrations fs.FS, logger *slog.Logger
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	s := &Store{w: w, log: logger, flows: newFlowCache()}
+	if err := s.ensureIncrementalVacuum(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
 	if err := s.migrate(ctx, migrations); err != nil {
 		w.Close()
 		return nil, err
@@ -91,7 +107,8 @@ func Open(ctx context.Context, dir string, migrations fs.FS, logger *slog.Logger
 	}
 	r.SetMaxOpenConns(4)
 	s.r = r
-	ck, err := sqlx.Open("sqlite3", "file:"+url.PathEscape(path)+"?"+common)
+	ckDSN := strings.Replace(common, "_busy_timeout=10000", fmt.Sprintf("_busy_timeout=%d", checkpointBusyTimeout.Milliseconds()), 1)
+	ck, err := sqlx.Open("sqlite3", "file:"+url.PathEscape(path)+"?"+ckDSN)
 	if err != nil {
 		w.Close()
 		r.Close()
@@ -115,6 +132,54 @@ func (s *Store) Close() error {
 	}
 	return errors.Join(errR, s.w.Close())
 }
+
+// ensureIncrementalVacuum converts a database made before auto_vacuum was
+// set (mode NONE) to INCREMENTAL. SQLite changes the mode of a database
+// that has tables only with a VACUUM, which rewrites the whole file: it
+// runs once, at the first start of a binary with this code, and takes
+// about as long as copying the file (it needs as much free disk again,
+// and the WAL grows to the database's size until it is checkpointed).
+func (s *Store) ensureIncrementalVacuum(ctx context.Context) error {
+	var mode int
+	if err := s.w.GetContext(ctx, &mode, "PRAGMA auto_vacuum"); err != nil {
+		return fmt.Errorf("read auto_vacuum: %w", err)
+	}
+	if mode == autoVacuumIncremental {
+		return nil
+	}
+	var tables int
+	if err := s.w.GetContext(ctx, &tables, "SELECT count(*) FROM sqlite_master"); err != nil {
+		return fmt.Errorf("read schema: %w", err)
+	}
+	var pages, pageSize int64
+	_ = s.w.GetContext(ctx, &pages, "PRAGMA page_count")
+	_ = s.w.GetContext(ctx, &pageSize, "PRAGMA page_size")
+	start := time.Now()
+	if tables > 0 {
+		s.log.Info("converting the database to incremental auto-vacuum: a one-time VACUUM rewrites the file",
+			"bytes", pages*pageSize, "auto_vacuum", mode)
+	}
+	if _, err := s.w.ExecContext(ctx, "PRAGMA auto_vacuum = INCREMENTAL"); err != nil {
+		return fmt.Errorf("set auto_vacuum: %w", err)
+	}
+	if _, err := s.w.ExecContext(ctx, "VACUUM"); err != nil {
+		return fmt.Errorf("vacuum (to turn on incremental auto-vacuum): %w", err)
+	}
+	if _, err := s.w.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		return fmt.Errorf("checkpoint after vacuum: %w", err)
+	}
+	if err := s.w.GetContext(ctx, &mode, "PRAGMA auto_vacuum"); err != nil || mode != autoVacuumIncremental {
+		return fmt.Errorf("auto_vacuum is %d after VACUUM, want %d (incremental): %v", mode, autoVacuumIncremental, err)
+	}
+	if tables > 0 {
+		_ = s.w.GetContext(ctx, &pages, "PRAGMA page_count")
+		s.log.Info("converted the database to incremental auto-vacuum", "bytes", pages*pageSize, "took", time.Since(start).Round(time.Millisecond))
+	}
+	return nil
+}
+
+// autoVacuumIncremental is PRAGMA auto_vacuum's value for INCREMENTAL.
+const autoVacuumIncremental = 2
 
 func (s *Store) migrate(ctx context.Context, migrations fs.FS) error {
 	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
