@@ -63,13 +63,24 @@ func OpenAPI(version string) *openapi3.T {
 			Version: version,
 			Description: "REST API of Switchyard: flow definitions (JSON or the YAML DSL), jobs that run them, " +
 				"and each job's events, logs and metrics. Every error is answered as " +
-				"`{\"error\": {\"code\", \"message\", \"details\"?}}`.",
+				"`{\"error\": {\"code\", \"message\", \"details\"?}}`. " +
+				"Once the server has an API token (always, when it listens beyond loopback), every call but the health probes " +
+				"needs one, as `Authorization: Bearer <token>` or the UI's cookie; each endpoint needs a role " +
+				"(viewer, operator or admin: docs/api.md, Authentication).",
 		},
 		Components: &openapi3.Components{
 			Schemas:   openapi3.Schemas{},
 			Responses: openapi3.ResponseBodies{},
+			SecuritySchemes: openapi3.SecuritySchemes{
+				"bearerToken": &openapi3.SecuritySchemeRef{Value: openapi3.NewJWTSecurityScheme().WithBearerFormat("sy_<id>_<secret>").
+					WithDescription("An API token (switchyard tokens create).")},
+				"tokenCookie": &openapi3.SecuritySchemeRef{Value: openapi3.NewSecurityScheme().WithType("apiKey").WithIn("cookie").
+					WithName("switchyard_token").WithDescription("The cookie a UI page's ?token= is exchanged for.")},
+			},
 		},
-		Paths: openapi3.NewPaths(),
+		// A server on loopback without tokens needs none: hence the empty requirement.
+		Security: openapi3.SecurityRequirements{{"bearerToken": {}}, {"tokenCookie": {}}, {}},
+		Paths:    openapi3.NewPaths(),
 		Tags: openapi3.Tags{
 			{Name: "system", Description: "Health, the routine catalogue and this document."},
 			{Name: "flows", Description: "Flow definitions and their versions."},
@@ -347,6 +358,7 @@ func (b *specBuilder) schemas() {
 			"events_emitted": oaInt("Events the activation emitted (routine_completed).").NewRef(),
 			"targets":        oaInt("Activations the emit queued (event_emit).").NewRef(),
 			"result_mode":    oaEnum(oaStr("Set on routine_completed when the activation set the job's result to data."), "last", "append").NewRef(),
+			"state":          oaObject("The routine's private state after this activation (routine_completed/failed of kinds that keep one, e.g. merge); what a job continues from after a crash.", nil, nil).NewRef(),
 			"progress":       oaNum("The job's progress after this event; sent on routine_completed, routine_failed and job_* events when not 0.").NewRef(),
 		}))
 	b.define("EventPage", oaObject("A page of a job's events in seq order.", []string{"events", "next_since", "has_more"}, openapi3.Schemas{
@@ -445,8 +457,8 @@ var oaErrors = []struct {
 	desc   string
 }{
 	{http.StatusBadRequest, "BadRequest", "Malformed input: a bad query parameter or body."},
-	{http.StatusUnauthorized, "Unauthorized", "The stream needs a valid token."},
-	{http.StatusForbidden, "Forbidden", "The browser origin may not open streams."},
+	{http.StatusUnauthorized, "Unauthorized", "No valid token: none was sent while the server asks for one, or it is malformed, unknown or revoked (code UNAUTHORIZED)."},
+	{http.StatusForbidden, "Forbidden", "The token's role is below the one the endpoint needs (code FORBIDDEN; the message names the role), or the browser origin may not write or open streams."},
 	{http.StatusNotFound, "NotFound", "The flow or job does not exist."},
 	{http.StatusConflict, "Conflict", "State conflict: the flow id is taken, or the job is not in a state that allows the action."},
 	{http.StatusRequestEntityTooLarge, "PayloadTooLarge", "The request body exceeds the limit (1 MiB by default)."},
@@ -486,6 +498,11 @@ func (b *specBuilder) add(method, path string, o oaOp) {
 	}
 	if o.body != nil {
 		op.RequestBody = &openapi3.RequestBodyRef{Value: o.body}
+	}
+	if path == "/api/health" || path == "/healthz" || path == "/readyz" {
+		op.Security = &openapi3.SecurityRequirements{} // the probes are public
+	} else {
+		o.errors = append(o.errors, http.StatusUnauthorized, http.StatusForbidden)
 	}
 	op.Responses.Set(strconv.Itoa(o.ok), &openapi3.ResponseRef{Value: o.okResp})
 	for status, resp := range o.alsoOK {

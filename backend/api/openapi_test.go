@@ -180,7 +180,8 @@ func (c *contract) send(want int, method, path, contentType, body string, chunke
 	}
 	c.covered[fmt.Sprintf("%s %s %d", method, route.Path, resp.StatusCode)] = true
 	reqInput := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
-		Options: &openapi3filter.Options{MultiError: true}}
+		// The test servers have no token: security is not what is checked here.
+		Options: &openapi3filter.Options{MultiError: true, AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}}
 	ctx := context.Background()
 	if want < 400 {
 		if err := openapi3filter.ValidateRequest(ctx, reqInput); err != nil {
