@@ -252,6 +252,35 @@ func (d *Debugger) JobStarting(j engine.StartedJob) map[string]any {
 	return map[string]any{inheritedKey: json.RawMessage(append(record, ']'))}
 }
 
+// JobRestored gives a job that continues after a restart its breakpoints
+// back, as the store has them (hit counts included). A breakpoint that no
+// longer compiles is left out, with a warning.
+func (d *Debugger) JobRestored(j engine.StartedJob) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	recs, err := d.storedJobRecords(ctx, j.JobID)
+	if err != nil {
+		d.opts.Logger.Warn("restored job: its breakpoints could not be read", "job", j.JobID, "err", err)
+		return
+	}
+	if len(recs) == 0 {
+		return
+	}
+	s := newSession(d, j.JobID, j.Plan)
+	for _, rec := range recs {
+		c, err := compile(rec)
+		if err != nil {
+			d.opts.Logger.Warn("restored job: breakpoint left out", "job", j.JobID, "breakpoint", rec.ID, "err", err)
+			continue
+		}
+		s.bps = append(s.bps, c)
+	}
+	s.publishBPs()
+	d.mu.Lock()
+	d.setSessionLocked(j.JobID, s)
+	d.mu.Unlock()
+}
+
 // JobEnded forgets the job's session. It runs with the job's lock held, so
 // it touches nothing of the job.
 func (d *Debugger) JobEnded(jobID string) {

@@ -59,9 +59,25 @@ func fromInherited(v any, jobID string, created time.Time) (store.Breakpoint, bo
 }
 
 // storedJobBreakpoints lists the breakpoints of a job nobody debugs now (it
-// has ended): the copies its job_started event records, as their rows have
-// them once hit, changed or deleted, and the job's own breakpoints.
+// has ended).
 func (d *Debugger) storedJobBreakpoints(ctx context.Context, jobID string) ([]Breakpoint, error) {
+	recs, err := d.storedJobRecords(ctx, jobID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Breakpoint, len(recs))
+	for i, rec := range recs {
+		c := &compiled{rec: rec, hits: new(atomic.Int64)}
+		c.hits.Store(rec.HitCount)
+		out[i] = c.view()
+	}
+	return out, nil
+}
+
+// storedJobRecords are a job's breakpoints as the store has them: the
+// copies its job_started event records, as their rows have them once hit,
+// changed or deleted, and the job's own breakpoints; deleted ones left out.
+func (d *Debugger) storedJobRecords(ctx context.Context, jobID string) ([]store.Breakpoint, error) {
 	if err := d.Flush(ctx); err != nil {
 		return nil, err
 	}
@@ -99,12 +115,5 @@ func (d *Debugger) storedJobBreakpoints(ctx context.Context, jobID string) ([]Br
 	}
 	// As the job had them: its copies in the record's order, then its own
 	// (rows come oldest first).
-	recs = slices.DeleteFunc(recs, func(r store.Breakpoint) bool { return r.Deleted })
-	out := make([]Breakpoint, len(recs))
-	for i, rec := range recs {
-		c := &compiled{rec: rec, hits: new(atomic.Int64)}
-		c.hits.Store(rec.HitCount)
-		out[i] = c.view()
-	}
-	return out, nil
+	return slices.DeleteFunc(recs, func(r store.Breakpoint) bool { return r.Deleted }), nil
 }

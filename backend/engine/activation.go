@@ -35,6 +35,11 @@ type Activation struct {
 	resultMode string // set when the activation set the job's result
 	hooked     bool   // BeforeActivation has passed it
 	failed     bool   // it ended with an error
+	usedState  bool   // it called WithState: its end records the routine's state
+	// resumed marks an activation a crash interrupted, restored to run
+	// again (its routine_started is already in the log); interrupted, one
+	// that may not run again and fails as interrupted instead.
+	resumed, interrupted bool
 }
 
 // JobID is the id of the activation's job.
@@ -168,6 +173,7 @@ func (a *Activation) WithState(fn func(state map[string]any)) {
 		st = map[string]any{}
 		j.private[a.RoutineID] = st
 	}
+	a.usedState = true
 	fn(st)
 }
 

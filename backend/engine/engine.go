@@ -37,6 +37,9 @@ type Sink interface {
 // back into the job).
 type Hooks interface {
 	JobStarting(j StartedJob) map[string]any
+	// JobRestored runs when a job the process was running when it last
+	// stopped continues (Engine.Restore), before its activations are queued.
+	JobRestored(j StartedJob)
 	BeforeActivation(ctx context.Context, a *Activation) error
 	// BeforeEmit returns the data to emit (the debugger may have changed it).
 	BeforeEmit(ctx context.Context, a *Activation, event string, data any) (any, error)

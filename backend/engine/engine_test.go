@@ -20,15 +20,26 @@ type recorder struct {
 	t    *testing.T
 	mu   sync.Mutex
 	jobs map[string][]*events.Event
+	// after is the seq a restored job's log had reached (continues).
+	after map[string]int64
 }
 
-func newRecorder(t *testing.T) *recorder { return &recorder{t: t, jobs: map[string][]*events.Event{}} }
+func newRecorder(t *testing.T) *recorder {
+	return &recorder{t: t, jobs: map[string][]*events.Event{}, after: map[string]int64{}}
+}
+
+// continues expects jobID's events to follow seq (a restored job).
+func (r *recorder) continues(jobID string, seq int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.after[jobID] = seq
+}
 
 func (r *recorder) Publish(ev *events.Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	list := r.jobs[ev.JobID]
-	if want := int64(len(list) + 1); ev.Seq != want {
+	if want := r.after[ev.JobID] + int64(len(list)+1); ev.Seq != want {
 		r.t.Errorf("job %s: seq %d published where %d was due", ev.JobID, ev.Seq, want)
 	}
 	r.jobs[ev.JobID] = append(list, ev)
@@ -465,6 +476,7 @@ func (h *holdHook) BeforeEmit(ctx context.Context, a *engine.Activation, event s
 }
 
 func (h *holdHook) JobStarting(engine.StartedJob) map[string]any { return nil }
+func (h *holdHook) JobRestored(engine.StartedJob)                {}
 func (h *holdHook) AfterActivation(*engine.Activation)           {}
 func (h *holdHook) JobEnded(string)                              {}
 

@@ -170,7 +170,8 @@ func (j *job) work() {
 
 // execute runs one activation: hook, global slot, runner with the error policy.
 func (j *job) execute(a *Activation) {
-	if !j.passHook(a) {
+	restored := a.resumed || a.interrupted
+	if !restored && !j.passHook(a) {
 		return
 	}
 	select {
@@ -190,9 +191,17 @@ func (j *job) execute(a *Activation) {
 		j.mu.Unlock()
 		return
 	}
-	j.beginLocked(a)
+	if restored { // its routine_started is in the log from before the crash
+		a.started = time.Now()
+	} else {
+		j.beginLocked(a)
+	}
 	j.mu.Unlock()
-	j.runWithPolicy(a)
+	var first error
+	if a.interrupted {
+		first = errInterrupted
+	}
+	j.runWithPolicy(a, first)
 	if o := j.e.opts.Observer; o != nil {
 		o.ActivationEnded(a.node.kind, time.Since(a.started), a.failed)
 	}
@@ -236,11 +245,17 @@ func (j *job) beginLocked(a *Activation) {
 	})
 }
 
-func (j *job) runWithPolicy(a *Activation) {
+// runWithPolicy runs a and applies its routine's error policy; a non-nil
+// first is the first attempt's error without running it (an activation a
+// crash interrupted).
+func (j *job) runWithPolicy(a *Activation, first error) {
 	p := a.node.policy
 	delay := time.Duration(p.RetryDelay)
 	for attempt := 1; ; attempt++ {
-		err := a.run(j.ctx)
+		err := first
+		if attempt > 1 || first == nil {
+			err = a.run(j.ctx)
+		}
 		if err == nil {
 			j.finishActivation(a, nil, false)
 			return
@@ -294,6 +309,7 @@ func (j *job) finishActivation(a *Activation, err error, skipped bool) {
 		if a.emitted == 0 {
 			ev.Data = a.output // e.g. an output routine's result; emitted data is in event_emit
 		}
+		ev.State = j.stateRecordLocked(a)
 		j.publishLocked(ev)
 		return
 	}
@@ -308,6 +324,7 @@ func (j *job) finishActivation(a *Activation, err error, skipped bool) {
 	j.publishLocked(&events.Event{
 		Type: events.RoutineFailed, RoutineID: a.RoutineID, ActivationID: a.ID,
 		Slot: a.Slot, Duration: dur, Error: msg, ErrorType: errorType(err), Status: st.Status, Time: now,
+		State: j.stateRecordLocked(a),
 	})
 	j.publishLocked(&events.Event{
 		Type: events.Log, RoutineID: a.RoutineID, ActivationID: a.ID, Level: "error",
@@ -317,6 +334,17 @@ func (j *job) finishActivation(a *Activation, err error, skipped bool) {
 		j.failedRoutine, j.failType = a.RoutineID, errorType(err)
 		j.endLocked(events.StatusFailed, fmt.Sprintf("routine %q failed: %s", a.RoutineID, msg))
 	}
+}
+
+// stateRecordLocked is what an activation's end records of its routine's
+// private state: a copy, if the activation used it. The copy is shallow:
+// kinds replace the values they change (merge assigns new slices), so the
+// recorded values stay as they were.
+func (j *job) stateRecordLocked(a *Activation) map[string]any {
+	if !a.usedState {
+		return nil
+	}
+	return maps.Clone(j.private[a.RoutineID])
 }
 
 func (j *job) updateProgressLocked() {

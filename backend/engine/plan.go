@@ -28,6 +28,8 @@ type node struct {
 	env     map[string]any // the "routine" variable of expressions; read-only
 	// defaultEvent is where "skip" forwards input: "output" if the kind has it.
 	defaultEvent string
+	// rerunSafe: an activation interrupted by a crash may run again.
+	rerunSafe bool
 }
 
 type target struct {
@@ -71,7 +73,8 @@ func (r *Registry) Compile(f *flow.Flow) (*Plan, error) {
 	for id, spec := range f.Routines {
 		k, _ := r.lookup(spec.Kind)
 		run := runners[id]
-		n := &node{id: id, kind: spec.Kind, runner: run, slots: k.Slots, policy: spec.Policy(), outs: map[string][]target{}, inbound: map[string]int{}}
+		n := &node{id: id, kind: spec.Kind, runner: run, slots: k.Slots, policy: spec.Policy(), outs: map[string][]target{}, inbound: map[string]int{},
+			rerunSafe: k.RerunSafe == nil || k.RerunSafe(spec.Config)}
 		n.events = map[string]struct{}{}
 		n.env = map[string]any{"id": id, "kind": spec.Kind}
 		for _, ev := range (kindInfo{k}).Events(spec.Config) {

@@ -47,6 +47,10 @@ type Kind struct {
 	// Build checks config and returns the runner; its error is a
 	// validation error of the routine.
 	Build func(config map[string]any) (Runner, error)
+	// RerunSafe says whether an activation of a routine with this config
+	// may run again after a crash interrupted it (docs/durability.md). Nil
+	// means always: kinds with outside effects (http, script) set it.
+	RerunSafe func(config map[string]any) bool
 }
 
 // Registry is the catalogue of kinds. It satisfies flow.Catalogue.

@@ -62,6 +62,10 @@ func (ev *Event) appendJSON(b []byte, withIDs bool) []byte {
 	b = appendOptInt(b, "events_emitted", int64(ev.Emitted))
 	b = appendOptInt(b, "targets", int64(ev.Targets))
 	b = appendOptString(b, "result_mode", ev.ResultMode)
+	if ev.State != nil {
+		b = append(b, `,"state":`...)
+		b = AppendValue(b, ev.State)
+	}
 	if ev.Progress != 0 {
 		b = append(b, `,"progress":`...)
 		b = appendFloat(b, ev.Progress)

@@ -109,6 +109,10 @@ type Event struct {
 	// ResultMode is set on routine_completed when the activation set the
 	// job's result to Data: "last" replaces it, "append" adds to the list.
 	ResultMode string `json:"result_mode,omitempty"`
+	// State is the routine's private state after this activation, on the
+	// routine_completed/failed of an activation that used it (merge's
+	// waiting payloads), so a job can continue after a crash.
+	State map[string]any `json:"state,omitempty"`
 	// Progress is the job's progress after this event. It only changes
 	// when a routine ends, so it is sent on routine_completed,
 	// routine_failed and job_* events (the routine_id of the latest

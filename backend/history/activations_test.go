@@ -198,6 +198,7 @@ type holder struct {
 }
 
 func (h *holder) JobStarting(engine.StartedJob) map[string]any { return nil }
+func (h *holder) JobRestored(engine.StartedJob)                {}
 func (h *holder) BeforeActivation(ctx context.Context, a *engine.Activation) error {
 	if a.RoutineID != h.routine {
 		return nil

@@ -54,6 +54,7 @@ func (s *snapper) of(jobID string) map[int64]events.JobState {
 }
 
 func (s *snapper) JobStarting(engine.StartedJob) map[string]any { return nil }
+func (s *snapper) JobRestored(engine.StartedJob)                {}
 func (s *snapper) BeforeActivation(_ context.Context, a *engine.Activation) error {
 	s.take(a.JobID())
 	return nil

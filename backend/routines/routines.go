@@ -61,8 +61,8 @@ func Kinds(opts ...Option) []engine.Kind {
 		logKind(),
 		splitKind(),
 		mergeKind(),
-		scriptKind(),
-		httpKind(o.guard),
+		idempotent(scriptKind()),
+		idempotent(httpKind(o.guard)),
 		failKind(),
 		outputKind(),
 	}

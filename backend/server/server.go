@@ -25,6 +25,7 @@ import (
 	"github.com/switchyard/switchyard/backend/history"
 	"github.com/switchyard/switchyard/backend/metrics"
 	"github.com/switchyard/switchyard/backend/netguard"
+	"github.com/switchyard/switchyard/backend/restart"
 	"github.com/switchyard/switchyard/backend/routines"
 	"github.com/switchyard/switchyard/backend/store"
 	"github.com/switchyard/switchyard/backend/ui"
@@ -78,6 +79,7 @@ type Server struct {
 	Auth      *auth.Authenticator
 	generated string // the admin token Run created, if it did
 	log       *slog.Logger
+	history   *history.Service
 }
 
 // New opens the database and builds every component.
@@ -98,12 +100,6 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	hist := history.New(st, st.Writer, history.Options{Logger: cfg.Logger})
-	if n, err := failInterrupted(ctx, st, hist); err != nil {
-		st.Close()
-		return nil, err
-	} else if n > 0 {
-		cfg.Logger.Warn("ended the jobs the last run left active as failed (interrupted)", "jobs", n)
-	}
 	reg := engine.NewRegistry()
 	routines.Register(reg, routines.HTTPGuard(guard))
 	bus := events.NewBus(st.Writer)
@@ -159,7 +155,23 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	r.GET("/metrics", gin.WrapH(m.Handler()))
 	r.NoMethod(api.MethodNotAllowed)
 	uiHandler.Register(r)
-	return &Server{cfg: cfg, guard: guard, Store: st, Bus: bus, Engine: eng, Debugger: dbg, Streams: streams, Handler: r, Auth: authn, log: cfg.Logger}, nil
+	return &Server{cfg: cfg, guard: guard, Store: st, Bus: bus, Engine: eng, Debugger: dbg, Streams: streams, Handler: r, Auth: authn, log: cfg.Logger, history: hist}, nil
+}
+
+// ContinueJobs continues the jobs the last run was running when it stopped
+// without ending them (a crash), and ends those that cannot continue
+// (backend/restart). It runs once the engine knows its server URL (job.server
+// of a continued job is what it is from then on) and before requests are
+// served; Run calls it.
+func (s *Server) ContinueJobs(ctx context.Context) error {
+	rep, err := restart.Run(ctx, s.Store, s.history, s.Engine, s.log)
+	if err != nil {
+		return fmt.Errorf("continue the jobs of the last run: %w", err)
+	}
+	if rep.Continued+rep.Failed > 0 {
+		s.log.Warn("the last run stopped with jobs active", "continued", rep.Continued, "failed", rep.Failed)
+	}
+	return nil
 }
 
 // Run serves until ctx is cancelled, then shuts down gracefully: stop
@@ -192,9 +204,14 @@ func (s *Server) Run(ctx context.Context, ready func(addr string)) error {
 		readTimeout = time.Minute
 	}
 	srv := &http.Server{Handler: s.Handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: readTimeout, IdleTimeout: 2 * time.Minute}
+	s.Engine.SetServerURL(serverURL(ln.Addr().String()))
+	if err := s.ContinueJobs(ctx); err != nil {
+		ln.Close()
+		s.Close(context.Background())
+		return err
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	s.Engine.SetServerURL(serverURL(ln.Addr().String()))
 	if ready != nil {
 		ready(ln.Addr().String())
 	}

@@ -40,6 +40,9 @@ func Start(t testing.TB, cfg server.Config) *Instance {
 	}
 	ts := httptest.NewServer(srv.Handler)
 	srv.Engine.SetServerURL(ts.URL)
+	if err := srv.ContinueJobs(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	in := &Instance{Server: srv, HTTP: ts, URL: ts.URL, t: t}
 	t.Cleanup(in.Stop)
 	return in

@@ -193,6 +193,8 @@ export type Event = {
   /** Position in the job's log, from 1 without gaps. */
   seq: number
   slot?: string
+  /** The routine's private state after this activation (routine_completed/failed of kinds that keep one, e.g. merge); what a job continues from after a crash. */
+  state?: Record<string, unknown>
   /** New status (job_* events; "retrying" or the routine's status on routine_failed). */
   status?: string
   /** Activations the emit queued (event_emit). */
