@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ApiError, buildQuery, createApi, errorMessage, parseErrorBody, type FetchLike } from './api'
+import { ApiError, TOKEN_NEEDED, buildQuery, createApi, errorMessage, parseErrorBody, type FetchLike } from './api'
 
 describe('parseErrorBody', () => {
   it('reads the server error envelope', () => {
@@ -174,5 +174,25 @@ describe('createApi', () => {
   it('rejects a 200 answer that is not JSON', async () => {
     const api = createApi(async () => new Response('<html>', { status: 200 }))
     await expect(api.getJob('x')).rejects.toMatchObject({ code: 'BAD_RESPONSE' })
+  })
+})
+
+describe('a server that needs a token', () => {
+  it('says how to give it one instead of the raw 401', async () => {
+    const fetchImpl: FetchLike = async () =>
+      new Response('{"error":{"code":"UNAUTHORIZED","message":"this server needs a token: send Authorization: Bearer <token>"}}', {
+        status: 401,
+        headers: { 'Content-Type': 'application/json' },
+      })
+    const err = await createApi(fetchImpl).listFlows().catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(ApiError)
+    expect((err as ApiError).code).toBe('UNAUTHORIZED')
+    expect(errorMessage(err)).toBe(TOKEN_NEEDED)
+    expect(TOKEN_NEEDED).toContain('?token=')
+  })
+
+  it('shows a 403 as the server words it (the role needed)', () => {
+    const err = new ApiError(403, 'FORBIDDEN', 'POST /api/flows needs the admin role; token abc ("ci") has the operator role')
+    expect(errorMessage(err)).toContain('needs the admin role')
   })
 })

@@ -308,9 +308,13 @@ export function parseErrorBody(status: number, statusText: string, body: string)
   return new ApiError(status, fallbackCode, fallbackMessage)
 }
 
+/** What the UI says when the API asks for a token (401). */
+export const TOKEN_NEEDED =
+  'This server needs a token: open the URL printed at its start, or add ?token=… to the address'
+
 /** Human-readable text of anything thrown by the client or a component. */
 export function errorMessage(err: unknown): string {
-  if (err instanceof ApiError) return err.message
+  if (err instanceof ApiError) return err.status === 401 ? TOKEN_NEEDED : err.message
   if (err instanceof Error) return err.message
   return String(err)
 }
