@@ -84,24 +84,39 @@ func (s *Store) ActiveJobs(ctx context.Context) ([]events.JobState, error) {
 // nothing of the job is still on its way to the store.
 func (s *Store) DeleteJob(ctx context.Context, id string) error {
 	return s.tx(ctx, func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM jobs WHERE id = ?`, id)
-		if err != nil {
-			return fmt.Errorf("delete job %s: %w", id, err)
+		n, err := deleteJob(ctx, tx, id)
+		if err == nil && n == 0 {
+			err = fmt.Errorf("job %q: %w", id, ErrNotFound)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("job %q: %w", id, ErrNotFound)
-		}
-		for _, q := range []string{
-			`DELETE FROM event_chunks WHERE job_id = ?`,
-			`DELETE FROM logs WHERE job_id = ?`,
-			`DELETE FROM history_checkpoints WHERE job_id = ?`,
-		} {
-			if _, err := tx.ExecContext(ctx, q, id); err != nil {
-				return fmt.Errorf("delete job %s: %w", id, err)
-			}
-		}
-		return deleteBreakpointsOf(ctx, tx, ScopeJob, id)
+		return err
 	})
+}
+
+// deleteJob deletes a job and everything of it in tx, and returns how many
+// rows that was (0: there was no such job).
+func deleteJob(ctx context.Context, tx *sqlx.Tx, id string) (int64, error) {
+	res, err := tx.ExecContext(ctx, `DELETE FROM jobs WHERE id = ?`, id)
+	if err != nil {
+		return 0, fmt.Errorf("delete job %s: %w", id, err)
+	}
+	rows, _ := res.RowsAffected()
+	if rows == 0 {
+		return 0, nil
+	}
+	for _, q := range []string{
+		`DELETE FROM event_chunks WHERE job_id = ?`,
+		`DELETE FROM logs WHERE job_id = ?`,
+		`DELETE FROM history_checkpoints WHERE job_id = ?`,
+		`DELETE FROM breakpoints WHERE scope = '` + ScopeJob + `' AND scope_id = ?`,
+	} {
+		res, err := tx.ExecContext(ctx, q, id)
+		if err != nil {
+			return 0, fmt.Errorf("delete job %s: %w", id, err)
+		}
+		n, _ := res.RowsAffected()
+		rows += n
+	}
+	return rows, nil
 }
 
 // JobFilter selects jobs; empty fields match everything.
