@@ -10,15 +10,25 @@ type Publisher interface {
 	Publish(ev *Event)
 }
 
+// Store keeps events durably: Publish queues one (without blocking), and
+// the functions given to OnStored are called with what it has stored, in
+// publish order, once it is stored.
+type Store interface {
+	Publisher
+	OnStored(fn func([]*Event))
+}
+
 // ErrLagging ends a subscription whose reader fell a whole buffer behind.
 // The reader resumes from the stored log with the last seq it saw.
 var ErrLagging = errors.New("subscriber lagging: too many undelivered events")
 
-// Bus fans each event out to the durable log and to live subscribers. It
-// never blocks the publisher: a subscriber whose buffer is full is cut off
-// with ErrLagging instead of being fed a stream with holes.
+// Bus hands each event to the durable log and, once the log has stored it,
+// to live subscribers: a subscriber never sees an event a crash could take
+// back (docs/durability.md). It never blocks the publisher: a subscriber
+// whose buffer is full is cut off with ErrLagging instead of being fed a
+// stream with holes.
 type Bus struct {
-	durable Publisher
+	durable Store
 
 	mu     sync.RWMutex
 	byJob  map[string]map[*Subscription]struct{}
@@ -26,10 +36,13 @@ type Bus struct {
 	all    map[*Subscription]struct{}
 }
 
-// NewBus returns a bus that stores events through durable.
-func NewBus(durable Publisher) *Bus {
-	return &Bus{durable: durable, byJob: map[string]map[*Subscription]struct{}{}, byFlow: map[string]map[*Subscription]struct{}{},
+// NewBus returns a bus that stores events through durable and delivers
+// them once stored.
+func NewBus(durable Store) *Bus {
+	b := &Bus{durable: durable, byJob: map[string]map[*Subscription]struct{}{}, byFlow: map[string]map[*Subscription]struct{}{},
 		all: map[*Subscription]struct{}{}}
+	durable.OnStored(b.deliver)
+	return b
 }
 
 // Subscription is a live feed of events. Its queue grows only while the
@@ -76,7 +89,9 @@ func (s *Subscription) Err() error {
 // Close ends the subscription.
 func (s *Subscription) Close() { s.bus.remove(s, nil) }
 
-// offer queues ev; false means the queue is full.
+// offer queues ev; false means the queue was full, which ends the
+// subscription at once (ErrLagging), so no later event slips in after the
+// one it missed.
 func (s *Subscription) offer(ev *Event) bool {
 	s.mu.Lock()
 	if s.closed {
@@ -84,7 +99,9 @@ func (s *Subscription) offer(ev *Event) bool {
 		return true
 	}
 	if len(s.queue) >= s.limit {
+		s.closed, s.err = true, ErrLagging
 		s.mu.Unlock()
+		s.signal()
 		return false
 	}
 	s.queue = append(s.queue, ev)
@@ -136,22 +153,25 @@ func (b *Bus) subscribe(index map[string]map[*Subscription]struct{}, key string,
 }
 
 // Publish implements the engine's sink.
-func (b *Bus) Publish(ev *Event) {
-	b.durable.Publish(ev)
+func (b *Bus) Publish(ev *Event) { b.durable.Publish(ev) }
+
+// deliver fans stored events out to the subscribers they concern.
+func (b *Bus) deliver(stored []*Event) {
+	var lagging []*Subscription
 	b.mu.RLock()
-	jobSubs, flowSubs := b.byJob[ev.JobID], b.byFlow[ev.FlowID]
-	if len(jobSubs) == 0 && len(flowSubs) == 0 && len(b.all) == 0 {
+	if len(b.byJob) == 0 && len(b.byFlow) == 0 && len(b.all) == 0 {
 		b.mu.RUnlock()
 		return
 	}
-	var lagging []*Subscription
-	for _, set := range [3]map[*Subscription]struct{}{jobSubs, flowSubs, b.all} {
-		for s := range set {
-			if s.filter != nil && !s.filter(ev) {
-				continue
-			}
-			if !s.offer(ev) {
-				lagging = append(lagging, s)
+	for _, ev := range stored {
+		for _, set := range [3]map[*Subscription]struct{}{b.byJob[ev.JobID], b.byFlow[ev.FlowID], b.all} {
+			for s := range set {
+				if s.filter != nil && !s.filter(ev) {
+					continue
+				}
+				if !s.offer(ev) {
+					lagging = append(lagging, s)
+				}
 			}
 		}
 	}

@@ -6,15 +6,37 @@ import (
 	"testing"
 )
 
+// sink is a durable log that stores each event as it is published, unless
+// held: then it stores them when released.
 type sink struct {
-	mu  sync.Mutex
-	got []*Event
+	mu     sync.Mutex
+	got    []*Event
+	held   []*Event
+	hold   bool
+	stored func([]*Event)
 }
 
 func (s *sink) Publish(ev *Event) {
 	s.mu.Lock()
 	s.got = append(s.got, ev)
+	if s.hold {
+		s.held = append(s.held, ev)
+		s.mu.Unlock()
+		return
+	}
+	fn := s.stored
 	s.mu.Unlock()
+	fn([]*Event{ev})
+}
+
+func (s *sink) OnStored(fn func([]*Event)) { s.stored = fn }
+
+func (s *sink) release() {
+	s.mu.Lock()
+	batch := s.held
+	s.held, s.hold = nil, false
+	s.mu.Unlock()
+	s.stored(batch)
 }
 
 func TestBusFansOutByJobFlowAndFilter(t *testing.T) {
@@ -45,6 +67,36 @@ func TestBusFansOutByJobFlowAndFilter(t *testing.T) {
 	}
 	if job.Err() != nil {
 		t.Fatalf("closed subscription err %v", job.Err())
+	}
+}
+
+func TestBusDeliversOnlyWhatIsStored(t *testing.T) {
+	durable := &sink{hold: true}
+	b := NewBus(durable)
+	sub := b.SubscribeJob("j", 10)
+	b.Publish(&Event{Seq: 1, JobID: "j"})
+	b.Publish(&Event{Seq: 2, JobID: "j"})
+	if list, _ := sub.Take(); len(list) != 0 {
+		t.Fatalf("%d events delivered before they were stored", len(list))
+	}
+	durable.release()
+	if list, _ := sub.Take(); len(list) != 2 || list[0].Seq != 1 || list[1].Seq != 2 {
+		t.Fatalf("after the store: %v", list)
+	}
+}
+
+func TestBusCutsLaggingSubscriberInsideABatch(t *testing.T) {
+	durable := &sink{hold: true}
+	b := NewBus(durable)
+	slow := b.SubscribeJob("j", 2)
+	for i := 1; i <= 4; i++ {
+		b.Publish(&Event{Seq: int64(i), JobID: "j"})
+	}
+	durable.release()
+	list, _ := slow.Take()
+	rest, more := slow.Take()
+	if len(list) != 2 || list[1].Seq != 2 || len(rest) != 0 || more || !errors.Is(slow.Err(), ErrLagging) {
+		t.Fatalf("slow got %d then %d, more=%v err %v", len(list), len(rest), more, slow.Err())
 	}
 }
 

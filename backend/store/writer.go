@@ -33,6 +33,7 @@ type Writer struct {
 	written  atomic.Int64 // events made durable, in publish order
 	stats    WriterStats
 	observer atomic.Pointer[BatchObserver]
+	onStored atomic.Pointer[func([]*events.Event)]
 }
 
 // WriterStats counts what the writer has stored.
@@ -49,6 +50,11 @@ type BatchObserver func(events int, took time.Duration)
 
 // ObserveBatches sets the observer of written batches (nil: none).
 func (w *Writer) ObserveBatches(fn BatchObserver) { w.observer.Store(&fn) }
+
+// OnStored sets the function told of every batch once it is committed, in
+// publish order (the event bus, which feeds live streams from it). It runs
+// on the writer's goroutine: it must be quick and must not publish.
+func (w *Writer) OnStored(fn func([]*events.Event)) { w.onStored.Store(&fn) }
 
 func newWriter(db *sqlx.DB, logger *slog.Logger) *Writer {
 	w := &Writer{
@@ -179,6 +185,10 @@ func (w *Writer) store(prepared <-chan *preparedBatch, buffers chan<- *batchBuff
 			}
 		}
 		w.written.Add(int64(p.events))
+		if fn := w.onStored.Load(); fn != nil && *fn != nil {
+			(*fn)(p.batch)
+		}
+		p.batch = nil
 		w.mu.Lock()
 		close(w.flushed)
 		w.flushed = make(chan struct{})
@@ -230,6 +240,7 @@ type batchBuffers struct {
 
 // preparedBatch is a batch encoded into rows, ready to be written.
 type preparedBatch struct {
+	batch   []*events.Event // in publish order
 	events  int
 	rows    []chunkRow
 	jobs    map[string]*events.JobState
@@ -290,7 +301,7 @@ func (w *Writer) prepare(batch []*events.Event, bufs *batchBuffers) *preparedBat
 		packed = packed[len(stored):]
 		rows[i] = chunkRow{jobID: id, first: evs[0].Seq, last: evs[len(evs)-1].Seq, codec: codec, body: stored}
 	}
-	return &preparedBatch{events: len(batch), rows: rows, jobs: jobs, logs: logs, buffers: bufs}
+	return &preparedBatch{batch: batch, events: len(batch), rows: rows, jobs: jobs, logs: logs, buffers: bufs}
 }
 
 // rowsPerInsert bounds multi-row INSERTs below SQLite's variable limit.
