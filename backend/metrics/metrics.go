@@ -38,6 +38,7 @@ type Metrics struct {
 	durations   *prometheus.HistogramVec
 	writeTime   prometheus.Histogram
 	batchSize   prometheus.Histogram
+	retained    prometheus.Counter
 
 	kinds sync.Map // kind → *kindMetrics
 }
@@ -71,7 +72,10 @@ func New(src Sources) *Metrics {
 		Name: "switchyard_event_log_batch_events", Help: "Events per write transaction of the event log.",
 		Buckets: prometheus.ExponentialBuckets(1, 4, 10), // 1 … 262,144
 	})
-	m.reg.MustRegister(m.jobsStarted, m.jobsEnded, m.activations, m.durations, m.writeTime, m.batchSize,
+	m.retained = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "switchyard_retention_deleted_jobs_total", Help: "Finished jobs deleted by the retention policy (retention-days, retention-jobs).",
+	})
+	m.reg.MustRegister(m.jobsStarted, m.jobsEnded, m.activations, m.durations, m.writeTime, m.batchSize, m.retained,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&gauges{src: src})
 	return m
@@ -116,6 +120,9 @@ func (m *Metrics) BatchWritten(events int, took time.Duration) {
 	m.writeTime.Observe(took.Seconds())
 	m.batchSize.Observe(float64(events))
 }
+
+// RetentionDeleted counts jobs the retention policy deleted.
+func (m *Metrics) RetentionDeleted(jobs int) { m.retained.Add(float64(jobs)) }
 
 // gauges are read from the sources when scraped.
 type gauges struct{ src Sources }

@@ -32,6 +32,11 @@ import (
 	"github.com/switchyard/switchyard/backend/ws"
 )
 
+// maxEventBacklog is how many events may wait for the disk before
+// activations wait for it: ~0.1 s of the writer's pace, a few MB to tens
+// of MB of memory.
+const maxEventBacklog = 50_000
+
 // Config is the server's configuration.
 type Config struct {
 	Addr    string // listen address, e.g. 127.0.0.1:20555
@@ -63,6 +68,9 @@ type Config struct {
 	// server's own address, of which a flow may only GET /api/health and
 	// /healthz.
 	HTTPAllow []string
+	// Retention deletes finished jobs past an age or beyond a count in the
+	// background (retention.go); zero keeps every job.
+	Retention store.RetentionPolicy
 }
 
 // Server is a running Switchyard instance.
@@ -80,6 +88,7 @@ type Server struct {
 	generated string // the admin token Run created, if it did
 	log       *slog.Logger
 	history   *history.Service
+	retainer  *retainer
 }
 
 // New opens the database and builds every component.
@@ -122,7 +131,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		DBFile:       filepath.Join(cfg.DataDir, store.FileName),
 	})
 	st.Writer.ObserveBatches(m.BatchWritten)
-	eng = engine.New(reg, bus, engine.Options{MaxConcurrent: cfg.MaxConcurrent, Logger: cfg.Logger, Hooks: dbg, Observer: m})
+	eng = engine.New(reg, bus, engine.Options{MaxConcurrent: cfg.MaxConcurrent, Logger: cfg.Logger, Hooks: dbg, Observer: m,
+		Throttle: func(ctx context.Context) error { return st.Writer.WaitBacklog(ctx, maxEventBacklog) }})
 	dbg.Attach(eng)
 
 	if cfg.Examples {
@@ -155,7 +165,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	r.GET("/metrics", gin.WrapH(m.Handler()))
 	r.NoMethod(api.MethodNotAllowed)
 	uiHandler.Register(r)
-	return &Server{cfg: cfg, guard: guard, Store: st, Bus: bus, Engine: eng, Debugger: dbg, Streams: streams, Handler: r, Auth: authn, log: cfg.Logger, history: hist}, nil
+	ret := newRetainer(cfg.Retention, st, eng, dbg, hist, cfg.Logger, m.RetentionDeleted)
+	ret.start()
+	return &Server{cfg: cfg, guard: guard, Store: st, Bus: bus, Engine: eng, Debugger: dbg, Streams: streams, Handler: r, Auth: authn, log: cfg.Logger, history: hist, retainer: ret}, nil
 }
 
 // ContinueJobs continues the jobs the last run was running when it stopped
@@ -234,6 +246,7 @@ func (s *Server) Run(ctx context.Context, ready func(addr string)) error {
 // Close ends the streams, stops the engine (active jobs end as
 // interrupted) and closes the store.
 func (s *Server) Close(ctx context.Context) error {
+	s.retainer.close()
 	s.Streams.Close()
 	errEngine := s.Engine.Shutdown(ctx)
 	errDebug := s.Debugger.Close()

@@ -1,0 +1,215 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/switchyard/switchyard/backend/debug"
+	"github.com/switchyard/switchyard/backend/engine"
+	"github.com/switchyard/switchyard/backend/history"
+	"github.com/switchyard/switchyard/backend/store"
+)
+
+// Retention runs in the background: once shortly after the server starts,
+// then every minute, it deletes the finished jobs its policy no longer
+// keeps, with their events, logs, breakpoints and history checkpoints, as
+// DELETE /api/jobs/{id} does, then gives the freed pages back to the file
+// system (incremental vacuum).
+//
+// It shares the writer's one connection with the event log, so it works in
+// small transactions (at most retentionBatchJobs jobs and about
+// retentionBatchEvents rows each, a big job's rows in parts of that size),
+// and after each one it pauses as long as the transaction took: the event
+// writer gets the connection at least half the time however much there is
+// to delete.
+const (
+	retentionFirstRun    = 10 * time.Second
+	retentionInterval    = time.Minute
+	retentionBatchJobs   = 100
+	retentionBatchEvents = 5000
+	// vacuumStepPages is what one incremental_vacuum moves at most (4 MiB
+	// of 4 KiB pages).
+	vacuumStepPages = 1024
+)
+
+// RetentionResult is what one retention pass removed.
+type RetentionResult struct {
+	Jobs        int   // jobs deleted
+	Rows        int64 // rows deleted, the jobs' own included
+	FreedPages  int   // pages given back to the file system
+	Batches     int   // delete transactions
+	Took        time.Duration
+	LongestStep time.Duration // the longest delete or vacuum transaction
+}
+
+type retainer struct {
+	policy  store.RetentionPolicy
+	st      *store.Store
+	eng     *engine.Engine
+	dbg     *debug.Debugger
+	hist    *history.Service
+	log     *slog.Logger
+	deleted func(jobs int)
+
+	mu      sync.Mutex // one pass at a time
+	ctx     context.Context
+	cancel  context.CancelFunc
+	stopped chan struct{}
+}
+
+func newRetainer(policy store.RetentionPolicy, st *store.Store, eng *engine.Engine, dbg *debug.Debugger, hist *history.Service,
+	log *slog.Logger, deleted func(int)) *retainer {
+	r := &retainer{policy: policy, st: st, eng: eng, dbg: dbg, hist: hist, log: log, deleted: deleted, stopped: make(chan struct{})}
+	r.ctx, r.cancel = context.WithCancel(context.Background())
+	return r
+}
+
+// start runs the background loop, if the policy deletes anything.
+func (r *retainer) start() {
+	if !r.policy.Enabled() {
+		close(r.stopped)
+		return
+	}
+	r.log.Info("retention of finished jobs", "max_age", r.policy.MaxAge, "max_jobs", r.policy.MaxJobs)
+	go func() {
+		defer close(r.stopped)
+		timer := time.NewTimer(retentionFirstRun)
+		defer timer.Stop()
+		for {
+			select {
+			case <-r.ctx.Done():
+				return
+			case <-timer.C:
+			}
+			if _, err := r.pass(r.ctx); err != nil && r.ctx.Err() == nil {
+				r.log.Error("retention", "err", err)
+			}
+			timer.Reset(retentionInterval)
+		}
+	}()
+}
+
+// close stops the loop, ending a pass between two transactions.
+func (r *retainer) close() {
+	r.cancel()
+	<-r.stopped
+}
+
+// pause waits d, or until ctx ends.
+func pause(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// pass deletes, batch by batch, every job the policy no longer keeps, then
+// vacuums what that freed.
+func (r *retainer) pass(ctx context.Context) (RetentionResult, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var res RetentionResult
+	if !r.policy.Enabled() {
+		return res, nil
+	}
+	start := time.Now()
+	err := r.deleteExpired(ctx, &res)
+	if err == nil {
+		err = r.vacuum(ctx, &res, 0)
+	}
+	res.Took = time.Since(start)
+	if res.Jobs > 0 || res.FreedPages > 0 {
+		_, pageSize, _ := r.st.FreePages(ctx)
+		r.log.Info("retention deleted finished jobs", "jobs", res.Jobs, "rows", res.Rows, "batches", res.Batches,
+			"freed_bytes", int64(res.FreedPages)*pageSize, "took", res.Took.Round(time.Millisecond),
+			"longest_transaction", res.LongestStep.Round(time.Microsecond), "max_age", r.policy.MaxAge, "max_jobs", r.policy.MaxJobs)
+	}
+	return res, err
+}
+
+func (r *retainer) deleteExpired(ctx context.Context, res *RetentionResult) error {
+	for ctx.Err() == nil {
+		cands, err := r.st.ExpiredJobs(ctx, r.policy, time.Now(), retentionBatchJobs, retentionBatchEvents)
+		if err != nil {
+			return err
+		}
+		jobs := cands[:0]
+		for _, c := range cands {
+			if _, live := r.eng.Job(c.ID); !live { // its record is final, but the engine is not done with it yet
+				jobs = append(jobs, c)
+			}
+		}
+		if len(jobs) == 0 {
+			return nil // none left, or the oldest are still in the engine: the next pass
+		}
+		// As DELETE /api/jobs/{id}: nothing of the jobs may still be on
+		// its way to the store.
+		if err := r.st.Writer.Sync(ctx); err != nil {
+			return err
+		}
+		if err := r.dbg.Flush(ctx); err != nil {
+			return err
+		}
+		t0 := time.Now()
+		d, err := r.st.DeleteJobs(ctx, jobs, retentionBatchEvents)
+		took := time.Since(t0)
+		res.LongestStep = max(res.LongestStep, took)
+		res.Batches++
+		res.Jobs += d.Jobs
+		res.Rows += d.Rows
+		if d.Jobs > 0 && r.deleted != nil {
+			r.deleted(d.Jobs)
+		}
+		for _, j := range jobs {
+			r.hist.Forget(j.ID)
+		}
+		if err != nil {
+			return fmt.Errorf("delete jobs: %w", err)
+		}
+		r.log.Debug("retention batch", "jobs", d.Jobs, "rows", d.Rows, "took", took)
+		if err := pause(ctx, took); err != nil {
+			return err
+		}
+		// Give the space back as it is freed, a step per batch, so a big
+		// pass does not leave the whole vacuum for its end.
+		if err := r.vacuum(ctx, res, 1); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
+// vacuum runs incremental_vacuum steps until no page is free, or steps
+// steps (0: no limit), pausing after each as long as it took.
+func (r *retainer) vacuum(ctx context.Context, res *RetentionResult, steps int) error {
+	for i := 0; steps == 0 || i < steps; i++ {
+		t0 := time.Now()
+		n, err := r.st.IncrementalVacuum(ctx, vacuumStepPages)
+		took := time.Since(t0)
+		res.FreedPages += n
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return nil
+		}
+		res.LongestStep = max(res.LongestStep, took)
+		if err := pause(ctx, took); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ApplyRetention runs one retention pass now and returns what it removed
+// (the background loop runs the same passes; tests call it directly).
+func (s *Server) ApplyRetention(ctx context.Context) (RetentionResult, error) {
+	return s.retainer.pass(ctx)
+}
