@@ -62,10 +62,7 @@ type Config struct {
 	// AllowedOrigins are browser origins accepted besides the server's own
 	// (e.g. "http://localhost:5173"); "*" accepts any.
 	AllowedOrigins []string
-	// Authorize, if set, decides whether a request may open a stream
-	// (token in ?token= or a cookie); a non-nil error refuses it with 401.
-	Authorize func(r *http.Request) error
-	Logger    *slog.Logger
+	Logger         *slog.Logger
 }
 
 func (c *Config) defaults() {
@@ -160,18 +157,13 @@ func wsError(c *gin.Context, status int, code, msg string) {
 	c.AbortWithStatusJSON(status, gin.H{"error": gin.H{"code": code, "message": msg}})
 }
 
-// admit checks origin, auth and since; it answers the request itself and
-// returns false when the stream is refused.
+// admit checks origin and since; it answers the request itself and
+// returns false when the stream is refused. Tokens are checked before, by
+// the server's middleware (backend/server/auth.go).
 func (s *Server) admit(c *gin.Context) (since int64, ok bool) {
 	if !s.originAllowed(c.Request) {
 		wsError(c, http.StatusForbidden, "ORIGIN_NOT_ALLOWED", fmt.Sprintf("origin %q may not open streams (see --allowed-origins)", c.GetHeader("Origin")))
 		return 0, false
-	}
-	if s.cfg.Authorize != nil {
-		if err := s.cfg.Authorize(c.Request); err != nil {
-			wsError(c, http.StatusUnauthorized, "UNAUTHORIZED", err.Error())
-			return 0, false
-		}
 	}
 	if raw := c.Query("since"); raw != "" {
 		n, err := strconv.ParseInt(raw, 10, 64)
