@@ -245,7 +245,9 @@ func TestParseRefusesAbsurdNestingQuickly(t *testing.T) {
 	cases := []string{
 		"flow_id: x\nroutines: " + strings.Repeat("[", n) + strings.Repeat("]", n),
 		"flow_id: x\nroutines: " + strings.Repeat("{a: ", n) + "1" + strings.Repeat("}", n),
-		"flow_id: x\nroutines:\n" + strings.Repeat(" ", 2000) + "a: 1\n",
+		"flow_id: x\nroutines:\n" + strings.Repeat("- ", n) + "x\n",
+		"flow_id: x\nroutines:\n" + strings.Repeat("? ", n) + "x\n",
+		"flow_id: x\nroutines:\n" + strings.Repeat("- a: ", n) + "x\n",
 	}
 	for _, src := range cases {
 		if _, err := flow.Parse([]byte(src)); err == nil || !strings.Contains(err.Error(), "invalid YAML") {
@@ -257,13 +259,22 @@ func TestParseRefusesAbsurdNestingQuickly(t *testing.T) {
 	if _, err := flow.Parse([]byte(hidden)); err == nil || !strings.Contains(err.Error(), "nested") {
 		t.Errorf("nesting behind a quote not refused: %v", err)
 	}
-	// Expressions nest a few levels: fine.
-	ok := "flow_id: x\nroutines: {a: {kind: transform, config: {expr: '{v: [[data.x], {y: [1]}]}'}}}\n"
+	// Expressions nest a few levels: fine, and brackets inside strings do not count.
+	ok := "flow_id: x\nroutines: {a: {kind: transform, config: {expr: '{v: [[data.x], {y: [1]}]}', s: '" + strings.Repeat("[", 200) + "'}}}\n"
 	if _, err := flow.Parse([]byte(ok)); err != nil {
 		t.Fatalf("ordinary nesting refused: %v", err)
 	}
-	// Deeply nested JSON is refused by the JSON decoder's own limit.
-	if _, err := flow.Parse([]byte(`{"flow_id":"x","routines":{"a":{"kind":"input","config":{"x":` + strings.Repeat("[", n) + strings.Repeat("]", n) + `}}}}`)); err == nil {
-		t.Error("deep JSON accepted")
+	// Deep indentation alone is only whitespace.
+	if _, err := flow.Parse([]byte("flow_id: x\nroutines:\n" + strings.Repeat(" ", 2000) + "a: {kind: input}\n")); err != nil {
+		t.Errorf("deep indentation: %v", err)
+	}
+	// JSON is bounded the same way, brackets in strings not counted.
+	deep := `{"flow_id":"x","routines":{"a":{"kind":"input","config":{"x":` + strings.Repeat("[", n) + strings.Repeat("]", n) + `}}}}`
+	if _, err := flow.Parse([]byte(deep)); err == nil || !strings.Contains(err.Error(), "nested more than 64") {
+		t.Errorf("deep JSON: %v", err)
+	}
+	okJSON := `{"flow_id":"x","routines":{"a":{"kind":"input","config":{"x":"` + strings.Repeat("[", 200) + `\"["}}}}`
+	if _, err := flow.Parse([]byte(okJSON)); err != nil {
+		t.Errorf("brackets in a JSON string: %v", err)
 	}
 }

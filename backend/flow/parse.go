@@ -7,10 +7,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-
-	"github.com/goccy/go-yaml"
-	"github.com/goccy/go-yaml/lexer"
-	"github.com/goccy/go-yaml/token"
 )
 
 // ErrEmpty is returned for a definition with no content.
@@ -23,8 +19,21 @@ func Parse(src []byte) (*Flow, error) {
 	if len(trimmed) == 0 {
 		return nil, ErrEmpty
 	}
+	if len(trimmed) > MaxSourceBytes {
+		return nil, fmt.Errorf("flow definition is %d bytes, more than the %d a definition may have", len(trimmed), MaxSourceBytes)
+	}
+	if len(trimmed) > largeSource {
+		// A large definition costs up to ~120 bytes of memory per byte while
+		// it is parsed; one at a time bounds what concurrent ones can cost.
+		largeParse <- struct{}{}
+		defer func() { <-largeParse }()
+	}
 	js := trimmed
-	if trimmed[0] != '{' {
+	if trimmed[0] == '{' {
+		if err := checkJSONDepth(js); err != nil {
+			return nil, err
+		}
+	} else {
 		var err error
 		if js, err = yamlToJSON(trimmed); err != nil {
 			return nil, err
@@ -33,36 +42,42 @@ func Parse(src []byte) (*Flow, error) {
 	return decodeJSON(js)
 }
 
-func yamlToJSON(src []byte) (out []byte, err error) {
-	// The YAML library has panicked on hostile input in the past; a bad
-	// definition must come back as an error, never take the server down.
-	defer func() {
-		if r := recover(); r != nil {
-			out, err = nil, fmt.Errorf("invalid YAML: %v", r)
+// Size and nesting bounds for definitions. The API's 1 MiB body cap comes
+// first; MaxSourceBytes holds for every caller (the CLI, examples).
+const (
+	MaxSourceBytes = 4 << 20
+	MaxDepth       = 64 // nested mappings and sequences, block and flow style together
+	largeSource    = 64 << 10
+)
+
+var largeParse = make(chan struct{}, 1)
+
+// checkJSONDepth refuses JSON nested deeper than MaxDepth. It reads strings
+// exactly (escapes included), so brackets inside them do not count.
+func checkJSONDepth(js []byte) error {
+	depth, inString, escaped := 0, false, false
+	for i, c := range js {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			if depth++; depth > MaxDepth {
+				return fmt.Errorf("invalid JSON at byte %d: nested more than %d deep", i, MaxDepth)
+			}
+		case c == '}' || c == ']':
+			depth--
 		}
-	}()
-	if err := checkNesting(src); err != nil {
-		return nil, err
 	}
-	// Aliases can expand exponentially ("billion laughs"); flows never need
-	// them, so they are refused before anything is expanded.
-	for _, tk := range lexer.Tokenize(string(src)) {
-		if tk.Type == token.AliasType {
-			return nil, fmt.Errorf("invalid YAML: aliases (*%s) are not supported in flow definitions", tk.Value)
-		}
-	}
-	var probe any
-	if err := yaml.Unmarshal(src, &probe); err != nil {
-		return nil, fmt.Errorf("invalid YAML: %s", firstLine(err.Error()))
-	}
-	if _, ok := probe.(map[string]any); !ok {
-		return nil, fmt.Errorf("invalid flow: the document must be a mapping with flow_id, routines and connections")
-	}
-	js, err := yaml.YAMLToJSON(src)
-	if err != nil {
-		return nil, fmt.Errorf("invalid YAML: %s", firstLine(err.Error()))
-	}
-	return js, nil
+	return nil
 }
 
 func decodeJSON(js []byte) (*Flow, error) {
@@ -108,15 +123,6 @@ func (f *Flow) JSON() ([]byte, error) {
 	return json.MarshalIndent(f.definition(), "", "  ")
 }
 
-// YAML renders the definition (without timestamps) as YAML.
-func (f *Flow) YAML() ([]byte, error) {
-	js, err := json.Marshal(f.definition())
-	if err != nil {
-		return nil, err
-	}
-	return yaml.JSONToYAML(js)
-}
-
 // definition is the flow without server-managed timestamps.
 func (f *Flow) definition() *Flow {
 	d := *f
@@ -141,40 +147,4 @@ func (f *Flow) normalize() {
 			f.Routines[id] = r
 		}
 	}
-}
-
-// Nesting bounds for YAML input. The YAML parser recurses (and allocates) per
-// level, so a megabyte of "[[[[…" would exhaust the server; real flows nest
-// a handful of levels.
-const (
-	maxFlowNesting = 64  // [ and { inside one value
-	maxIndent      = 512 // columns of leading spaces
-)
-
-// checkNesting refuses YAML whose bracket nesting or indentation is beyond
-// any real flow, before the parser sees it. Brackets are counted even inside
-// quotes (a quote could otherwise hide the rest of the document): real
-// expressions nest a few levels, far below the limit.
-func checkNesting(src []byte) error {
-	depth, indent, lineStart := 0, 0, true
-	for _, c := range src {
-		switch {
-		case c == '\n':
-			lineStart, indent = true, 0
-			continue
-		case lineStart && c == ' ':
-			if indent++; indent > maxIndent {
-				return fmt.Errorf("invalid YAML: indentation deeper than %d columns", maxIndent)
-			}
-			continue
-		case c == '[' || c == '{':
-			if depth++; depth > maxFlowNesting {
-				return fmt.Errorf("invalid YAML: brackets nested more than %d deep", maxFlowNesting)
-			}
-		case c == ']' || c == '}':
-			depth = max(depth-1, 0)
-		}
-		lineStart = false
-	}
-	return nil
 }
