@@ -32,11 +32,6 @@ import (
 	"github.com/switchyard/switchyard/backend/ws"
 )
 
-// maxEventBacklog is how many events may wait for the disk before
-// activations wait for it: ~0.1 s of the writer's pace, a few MB to tens
-// of MB of memory.
-const maxEventBacklog = 50_000
-
 // Config is the server's configuration.
 type Config struct {
 	Addr    string // listen address, e.g. 127.0.0.1:20555
@@ -131,8 +126,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		DBFile:       filepath.Join(cfg.DataDir, store.FileName),
 	})
 	st.Writer.ObserveBatches(m.BatchWritten)
-	eng = engine.New(reg, bus, engine.Options{MaxConcurrent: cfg.MaxConcurrent, Logger: cfg.Logger, Hooks: dbg, Observer: m,
-		Throttle: func(ctx context.Context) error { return st.Writer.WaitBacklog(ctx, maxEventBacklog) }})
+	eng = engine.New(reg, bus, engine.Options{MaxConcurrent: cfg.MaxConcurrent, Logger: cfg.Logger, Hooks: dbg, Observer: m})
 	dbg.Attach(eng)
 
 	if cfg.Examples {
