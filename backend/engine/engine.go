@@ -67,6 +67,12 @@ type Options struct {
 	// the engine's goroutines, some with a job's lock held.
 	Observer Observer
 	Logger   *slog.Logger
+	// Throttle, if set, runs before every activation and may block: the
+	// server has it wait while the event log is too far behind, so jobs
+	// that produce events faster than they are stored slow down instead
+	// of queueing events in memory without bound. An error (the job's
+	// context ending) stops the activation as a cancel would.
+	Throttle func(ctx context.Context) error
 }
 
 // Observer watches the engine's work.

@@ -661,3 +661,44 @@ func TestPauseCatchesActivationWaitingForAGlobalSlot(t *testing.T) {
 	}
 	waitDone(t, e, holder.JobID)
 }
+
+func TestThrottleHoldsActivationsUntilItLetsGo(t *testing.T) {
+	rec := newRecorder(t)
+	open := make(chan struct{})
+	var calls atomic.Int64
+	e := engine.New(testRegistry(t, newGate(), nil), rec, engine.Options{Throttle: func(ctx context.Context) error {
+		calls.Add(1)
+		select {
+		case <-open:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}})
+	js, err := e.Start(engine.StartRequest{Flow: mustFlow(t, chain), Params: float64(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if n := rec.count(js.JobID, events.RoutineStarted, ""); n != 0 {
+		t.Fatalf("%d activations ran while throttled", n)
+	}
+	close(open)
+	waitDone(t, e, js.JobID)
+	if final := rec.final(t, js.JobID); final.Status != events.StatusCompleted || calls.Load() != 5 {
+		t.Fatalf("final %s after %d throttle calls", final.Status, calls.Load())
+	}
+	// A job cancelled while throttled ends without running what waited.
+	blocked := engine.New(testRegistry(t, newGate(), nil), rec, engine.Options{Throttle: func(ctx context.Context) error {
+		<-ctx.Done()
+		return ctx.Err()
+	}})
+	js, _ = blocked.Start(engine.StartRequest{Flow: mustFlow(t, chain), Params: float64(1)})
+	if _, err := blocked.Cancel(js.JobID); err != nil {
+		t.Fatal(err)
+	}
+	waitDone(t, blocked, js.JobID)
+	if final := rec.final(t, js.JobID); final.Status != events.StatusCancelled {
+		t.Fatalf("cancelled while throttled: %s", final.Status)
+	}
+}

@@ -174,6 +174,9 @@ func (j *job) execute(a *Activation) {
 	if !restored && !j.passHook(a) {
 		return
 	}
+	if t := j.e.opts.Throttle; t != nil && t(j.ctx) != nil {
+		return // the job is ending
+	}
 	select {
 	case j.e.slots <- struct{}{}:
 	case <-j.ctx.Done():

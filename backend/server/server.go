@@ -32,6 +32,12 @@ import (
 	"github.com/switchyard/switchyard/backend/ws"
 )
 
+// maxEventBacklog is how many events may wait for the disk before
+// activations wait for it: a few of the writer's batches. Measured with a
+// 250,000-step loop carrying 2 KB: peak RSS 268 MB at 5,000, ~1 GB at
+// 50,000, past 8 GB without a bound.
+const maxEventBacklog = 10_000
+
 // Config is the server's configuration.
 type Config struct {
 	Addr    string // listen address, e.g. 127.0.0.1:20555
@@ -126,7 +132,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		DBFile:       filepath.Join(cfg.DataDir, store.FileName),
 	})
 	st.Writer.ObserveBatches(m.BatchWritten)
-	eng = engine.New(reg, bus, engine.Options{MaxConcurrent: cfg.MaxConcurrent, Logger: cfg.Logger, Hooks: dbg, Observer: m})
+	eng = engine.New(reg, bus, engine.Options{MaxConcurrent: cfg.MaxConcurrent, Logger: cfg.Logger, Hooks: dbg, Observer: m,
+		Throttle: func(ctx context.Context) error { return st.Writer.WaitBacklog(ctx, maxEventBacklog) }})
 	dbg.Attach(eng)
 
 	if cfg.Examples {

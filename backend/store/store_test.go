@@ -228,3 +228,26 @@ func TestDeleteJobDeletesEverythingOfIt(t *testing.T) {
 		t.Fatalf("second delete: %v", err)
 	}
 }
+
+func TestWaitBacklogWaitsForTheDisk(t *testing.T) {
+	s := open(t, t.TempDir())
+	publishJob(s.Writer, "job_w", 2000, events.StatusCompleted)
+	// Nothing is stored yet (the writer lets a batch gather): over a bound of 100, a
+	// cancelled wait says so; an uncancelled one returns once the disk caught up.
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	if s.Writer.Backlog() > 100 {
+		if err := s.Writer.WaitBacklog(cancelled, 100); err == nil {
+			t.Fatalf("a cancelled wait over the bound returned nil with %d behind", s.Writer.Backlog())
+		}
+	}
+	if err := s.Writer.WaitBacklog(context.Background(), 100); err != nil {
+		t.Fatal(err)
+	}
+	if b := s.Writer.Backlog(); b > 100 {
+		t.Fatalf("%d events behind after the wait", b)
+	}
+	if err := s.Writer.WaitBacklog(cancelled, 100); err != nil {
+		t.Fatalf("under the bound a wait returns at once: %v", err)
+	}
+}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -88,6 +89,27 @@ func (w *Writer) Backlog() int64 {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.published - w.written.Load()
+}
+
+// WaitBacklog waits while more than max published events are not yet
+// stored: producers call it to slow down to the pace of the disk instead of
+// queueing without bound.
+func (w *Writer) WaitBacklog(ctx context.Context, max int64) error {
+	for {
+		w.mu.Lock()
+		behind, ch := w.published-w.written.Load(), w.flushed
+		w.mu.Unlock()
+		if behind <= max {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-w.stopped:
+			return errors.New("event writer stopped")
+		}
+	}
 }
 
 // Sync waits until every event published before the call is stored.
