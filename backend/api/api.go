@@ -33,6 +33,9 @@ type JobStore interface {
 	Events(ctx context.Context, jobID string, since int64, limit int) ([]events.Event, error)
 	Logs(ctx context.Context, jobID string, f store.LogFilter) ([]store.LogLine, int, error)
 	DeleteJob(ctx context.Context, id string) error
+	// JobSummary is the stored totals of a job's events, nil if there are
+	// none (store.Store.JobSummary).
+	JobSummary(ctx context.Context, jobID string) (*events.Summary, error)
 }
 
 // EventLog is the durable log's writer; Sync waits until everything

@@ -324,16 +324,22 @@ func (a *API) jobMetrics(c *gin.Context) {
 		return
 	}
 	a.syncLog(c)
-	ctx, cancel := context.WithTimeout(c.Request.Context(), 10*time.Second)
-	defer cancel()
-	m := newMetrics(js)
-	err := a.History.Scan(ctx, js.JobID, func(ev *events.Event) error {
-		m.add(ev)
-		return nil
-	})
+	sum, err := a.Jobs.JobSummary(c.Request.Context(), js.JobID)
 	if err != nil {
 		a.storeError(c, "JOB", err)
 		return
 	}
-	c.JSON(http.StatusOK, m.finish())
+	if sum == nil { // ended before summaries were kept, or continued after a crash: count its log
+		ctx, cancel := context.WithTimeout(c.Request.Context(), 10*time.Second)
+		defer cancel()
+		sum = events.NewSummary(1)
+		if err := a.History.Scan(ctx, js.JobID, func(ev *events.Event) error {
+			sum.Add(ev)
+			return nil
+		}); err != nil {
+			a.storeError(c, "JOB", err)
+			return
+		}
+	}
+	c.JSON(http.StatusOK, metricsOf(js, sum))
 }

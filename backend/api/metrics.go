@@ -25,66 +25,29 @@ type jobMetrics struct {
 }
 
 type routineMetrics struct {
-	Activations int64   `json:"activations"`
-	Completed   int64   `json:"completed"`
-	Failed      int64   `json:"failed"`
-	Retries     int64   `json:"retries"`
-	Emits       int64   `json:"events_emitted"`
-	TotalTime   float64 `json:"total_time"`
-	AvgTime     float64 `json:"avg_time"`
-	MaxTime     float64 `json:"max_time"`
+	events.RoutineSummary
+	AvgTime float64 `json:"avg_time"`
 }
 
-func newMetrics(js events.JobState) *jobMetrics {
-	return &jobMetrics{
+// metricsOf renders a job and the summary of its events.
+func metricsOf(js events.JobState, sum *events.Summary) *jobMetrics {
+	m := &jobMetrics{
 		JobID: js.JobID, Status: js.Status, StartTime: js.StartedAt, EndTime: js.CompletedAt,
 		Duration: js.Duration, NodesCompleted: js.NodesCompleted, NodesFailed: js.NodesFailed,
-		EventsByType: map[string]int64{}, Routines: map[string]*routineMetrics{},
+		EventsByType: sum.EventsByType, Routines: make(map[string]*routineMetrics, len(sum.Routines)),
 	}
-}
-
-func (m *jobMetrics) routine(id string) *routineMetrics {
-	r := m.Routines[id]
-	if r == nil {
-		r = &routineMetrics{}
-		m.Routines[id] = r
+	for _, n := range sum.EventsByType {
+		m.TotalEvents += n
 	}
-	return r
-}
-
-func (m *jobMetrics) add(ev *events.Event) {
-	m.TotalEvents++
-	m.EventsByType[ev.Type]++
-	switch ev.Type {
-	case events.RoutineStarted:
-		m.TotalSlotCalls++
-		m.Activations++
-		m.routine(ev.RoutineID).Activations++
-	case events.EventEmit:
-		m.TotalEmits++
-		m.routine(ev.RoutineID).Emits++
-	case events.RoutineCompleted:
-		r := m.routine(ev.RoutineID)
-		r.Completed++
-		r.TotalTime += ev.Duration
-		r.MaxTime = max(r.MaxTime, ev.Duration)
-	case events.RoutineFailed:
-		r := m.routine(ev.RoutineID)
-		if ev.Status == "retrying" {
-			r.Retries++
-		} else {
-			r.Failed++
-		}
-		r.TotalTime += ev.Duration
-		r.MaxTime = max(r.MaxTime, ev.Duration)
-	}
-}
-
-func (m *jobMetrics) finish() *jobMetrics {
-	for _, r := range m.Routines {
+	m.TotalSlotCalls = sum.EventsByType[events.RoutineStarted]
+	m.Activations = m.TotalSlotCalls
+	m.TotalEmits = sum.EventsByType[events.EventEmit]
+	for id, r := range sum.Routines {
+		rm := &routineMetrics{RoutineSummary: *r}
 		if n := r.Completed + r.Failed; n > 0 {
-			r.AvgTime = r.TotalTime / float64(n)
+			rm.AvgTime = r.TotalTime / float64(n)
 		}
+		m.Routines[id] = rm
 	}
 	return m
 }

@@ -251,3 +251,36 @@ func TestWaitBacklogWaitsForTheDisk(t *testing.T) {
 		t.Fatalf("under the bound a wait returns at once: %v", err)
 	}
 }
+
+func TestJobSummaryIsKeptAsEventsAreStored(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := open(t, dir)
+	publishJob(s.Writer, "job_done", 50, events.StatusCompleted)
+	publishJob(s.Writer, "job_live", 7, "")
+	if err := s.Writer.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]int64{"job_done": 50, "job_live": 7} {
+		sum, err := s.JobSummary(ctx, id)
+		if err != nil || sum == nil {
+			t.Fatalf("%s: %v %v", id, sum, err)
+		}
+		if sum.EventsByType[events.RoutineStarted] != want || sum.Routines["a"].Activations != want || sum.EventsByType[events.Log] != want+1 {
+			t.Errorf("%s: %+v", id, sum)
+		}
+	}
+	// The finished one is read from its record: a new process finds it.
+	s.Close()
+	s = open(t, dir)
+	if sum, err := s.JobSummary(ctx, "job_done"); err != nil || sum == nil || sum.Seq != 50*2+3 || !sum.Whole() {
+		t.Fatalf("after a restart: %+v %v", sum, err)
+	}
+	// A job whose events resume mid-log (continued after a crash) has none: its log is counted instead.
+	if sum, err := s.JobSummary(ctx, "job_live"); err != nil || sum != nil {
+		t.Fatalf("an active job of the last run: %+v %v", sum, err)
+	}
+	if _, err := s.JobSummary(ctx, "job_ghost"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown job: %v", err)
+	}
+}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -35,6 +36,11 @@ type Writer struct {
 	stats    WriterStats
 	observer atomic.Pointer[BatchObserver]
 	onStored atomic.Pointer[func([]*events.Event)]
+
+	// summaries total the events of active jobs as they are prepared; a
+	// job's is stored with its record when it ends (JobSummary).
+	sumMu     sync.Mutex
+	summaries map[string]*events.Summary
 }
 
 // WriterStats counts what the writer has stored.
@@ -64,6 +70,8 @@ func newWriter(db *sqlx.DB, logger *slog.Logger) *Writer {
 		wake:    make(chan struct{}, 1),
 		stop:    make(chan struct{}),
 		stopped: make(chan struct{}),
+
+		summaries: map[string]*events.Summary{},
 	}
 	go w.loop()
 	return w
@@ -235,7 +243,7 @@ func (w *Writer) write(p *preparedBatch) error {
 	if err := insertChunks(tx, p.rows); err != nil {
 		return err
 	}
-	if err := upsertJobs(tx, p.jobs, &p.buffers.job); err != nil {
+	if err := upsertJobs(tx, p.jobs, p.summaries, &p.buffers.job); err != nil {
 		return err
 	}
 	if err := insertLogs(tx, p.logs); err != nil {
@@ -262,12 +270,44 @@ type batchBuffers struct {
 
 // preparedBatch is a batch encoded into rows, ready to be written.
 type preparedBatch struct {
-	batch   []*events.Event // in publish order
-	events  int
-	rows    []chunkRow
-	jobs    map[string]*events.JobState
-	logs    []logLine
-	buffers *batchBuffers
+	batch     []*events.Event            // in publish order
+	summaries map[string]*events.Summary // of the jobs that ended, whole
+	events    int
+	rows      []chunkRow
+	jobs      map[string]*events.JobState
+	logs      []logLine
+	buffers   *batchBuffers
+}
+
+// summarizeLocked counts ev into its job's summary; when ev ends the job it
+// returns the summary (if it counts the whole log) and forgets it.
+func (w *Writer) summarizeLocked(ev *events.Event) *events.Summary {
+	sum := w.summaries[ev.JobID]
+	if sum == nil || ev.Seq != sum.Seq+1 { // new, or begun after a restart: partial
+		sum = events.NewSummary(ev.Seq)
+		w.summaries[ev.JobID] = sum
+	}
+	sum.Add(ev)
+	switch ev.Type {
+	case events.JobCompleted, events.JobFailed, events.JobCancelled:
+		delete(w.summaries, ev.JobID)
+		if sum.Whole() {
+			return sum
+		}
+	}
+	return nil
+}
+
+// Summary is the summary of an active job's events stored or being
+// stored (a copy), if the writer has counted them from the first.
+func (w *Writer) Summary(jobID string) (*events.Summary, bool) {
+	w.sumMu.Lock()
+	defer w.sumMu.Unlock()
+	sum := w.summaries[jobID]
+	if sum == nil || !sum.Whole() {
+		return nil, false
+	}
+	return sum.Copy(), true
 }
 
 // chunkRow is one event_chunks row.
@@ -285,7 +325,9 @@ func (w *Writer) prepare(batch []*events.Event, bufs *batchBuffers) *preparedBat
 	byJob := map[string][]*events.Event{}
 	var order []string
 	jobs := map[string]*events.JobState{}
+	var ended map[string]*events.Summary
 	var logs []logLine
+	w.sumMu.Lock()
 	for _, ev := range batch {
 		if _, seen := byJob[ev.JobID]; !seen {
 			order = append(order, ev.JobID)
@@ -294,10 +336,17 @@ func (w *Writer) prepare(batch []*events.Event, bufs *batchBuffers) *preparedBat
 		if ev.Job != nil {
 			jobs[ev.JobID] = ev.Job
 		}
+		if sum := w.summarizeLocked(ev); sum != nil {
+			if ended == nil {
+				ended = map[string]*events.Summary{}
+			}
+			ended[ev.JobID] = sum
+		}
 		if l, ok := logLineOf(ev); ok {
 			logs = append(logs, l)
 		}
 	}
+	w.sumMu.Unlock()
 	type span struct{ start, end int }
 	spans := make([]span, len(order))
 	plain := bufs.plain[:0]
@@ -323,7 +372,7 @@ func (w *Writer) prepare(batch []*events.Event, bufs *batchBuffers) *preparedBat
 		packed = packed[len(stored):]
 		rows[i] = chunkRow{jobID: id, first: evs[0].Seq, last: evs[len(evs)-1].Seq, codec: codec, body: stored}
 	}
-	return &preparedBatch{batch: batch, events: len(batch), rows: rows, jobs: jobs, logs: logs, buffers: bufs}
+	return &preparedBatch{batch: batch, events: len(batch), rows: rows, jobs: jobs, summaries: ended, logs: logs, buffers: bufs}
 }
 
 // rowsPerInsert bounds multi-row INSERTs below SQLite's variable limit.
@@ -351,17 +400,19 @@ func insertChunks(tx *sqlx.Tx, rows []chunkRow) error {
 
 const upsertJobSQL = `INSERT INTO jobs (id, flow_id, flow_version, status, entry_routine_id, params, result, error,
 		created_at, started_at, completed_at, progress, current_node, nodes_completed, nodes_failed, duration,
-		activations, events, routine_states)
-	VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+		activations, events, routine_states, summary)
+	VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 	ON CONFLICT (id) DO UPDATE SET status = excluded.status, result = excluded.result, error = excluded.error,
 		started_at = excluded.started_at, completed_at = excluded.completed_at, progress = excluded.progress,
 		current_node = excluded.current_node, nodes_completed = excluded.nodes_completed,
 		nodes_failed = excluded.nodes_failed, duration = excluded.duration, activations = excluded.activations,
 		events = excluded.events,
-		routine_states = CASE WHEN excluded.routine_states = '{}' THEN jobs.routine_states ELSE excluded.routine_states END`
+		routine_states = CASE WHEN excluded.routine_states = '{}' THEN jobs.routine_states ELSE excluded.routine_states END,
+		summary = COALESCE(excluded.summary, jobs.summary)`
 
-// upsertJobs writes the latest state of each job in the batch.
-func upsertJobs(tx *sqlx.Tx, jobs map[string]*events.JobState, scratch *[]byte) error {
+// upsertJobs writes the latest state of each job in the batch, with the
+// summary of those that ended.
+func upsertJobs(tx *sqlx.Tx, jobs map[string]*events.JobState, summaries map[string]*events.Summary, scratch *[]byte) error {
 	if len(jobs) == 0 {
 		return nil
 	}
@@ -377,10 +428,19 @@ func upsertJobs(tx *sqlx.Tx, jobs map[string]*events.JobState, scratch *[]byte) 
 		params := string(buf)
 		buf = events.AppendValue(buf[:0], js.Result)
 		result := string(buf)
+		var summary *string
+		if sum := summaries[js.JobID]; sum != nil {
+			b, err := json.Marshal(sum)
+			if err != nil {
+				return fmt.Errorf("encode the summary of job %s: %w", js.JobID, err)
+			}
+			text := string(b)
+			summary = &text
+		}
 		buf = events.AppendRoutineStates(buf[:0], js.RoutineStates)
 		_, err = stmt.Exec(js.JobID, js.FlowID, js.FlowVersion, js.Status, js.EntryRoutineID, params, result, js.Error,
 			nanos(js.CreatedAt), nanosPtr(js.StartedAt), nanosPtr(js.CompletedAt), js.Progress, js.CurrentNode,
-			js.NodesCompleted, js.NodesFailed, js.Duration, js.Activations, js.Events, string(buf))
+			js.NodesCompleted, js.NodesFailed, js.Duration, js.Activations, js.Events, string(buf), summary)
 		if err != nil {
 			return fmt.Errorf("upsert job %s: %w", js.JobID, err)
 		}
