@@ -40,6 +40,7 @@ const (
 	kString kind = iota
 	kBool
 	kInt      // at least 1
+	kCount    // at least 0
 	kDuration // positive
 	kList     // comma-separated in a flag or variable, a list or such a string in the file
 	kLevel    // a log level
@@ -66,6 +67,8 @@ var serveSettings = []setting{
 	{"allowed-origins", kList, []string{}, "comma-separated browser origins allowed to open streams and write to the API besides the server's own"},
 	{"allowed-hosts", kList, []string{}, "comma-separated host names the server answers to besides loopback ones and its listen address"},
 	{"http-allow", kList, []string{}, "comma-separated CIDRs, IPs or host[:port] the http routine may reach besides public addresses (loopback, private and link-local are refused otherwise)"},
+	{"retention-days", kCount, 0, "delete finished jobs that ended more than this many days ago (0: keep them)"},
+	{"retention-jobs", kCount, 0, "keep at most this many finished jobs, the newest, deleting older ones (0: no limit)"},
 }
 
 func settingNamed(name string) (setting, bool) {
@@ -95,7 +98,7 @@ func addServeFlags(fs *pflag.FlagSet) {
 			fs.String(s.name, s.def.(string), usage)
 		case kBool:
 			fs.Bool(s.name, s.def.(bool), usage)
-		case kInt:
+		case kInt, kCount:
 			fs.Int(s.name, s.def.(int), usage)
 		case kDuration:
 			fs.Duration(s.name, s.def.(time.Duration), usage)
@@ -254,7 +257,7 @@ func convert(s setting, v any) (any, error) {
 			}
 		}
 		return nil, errors.New("want true or false")
-	case kInt:
+	case kInt, kCount:
 		var n int
 		switch x := v.(type) {
 		case int:
@@ -272,8 +275,12 @@ func convert(s setting, v any) (any, error) {
 		default:
 			return nil, errors.New("want an integer")
 		}
-		if n < 1 {
-			return nil, fmt.Errorf("must be at least 1, got %d", n)
+		least := 1
+		if s.kind == kCount {
+			least = 0
+		}
+		if n < least {
+			return nil, fmt.Errorf("must be at least %d, got %d", least, n)
 		}
 		return n, nil
 	case kDuration:
@@ -373,7 +380,7 @@ func (c *serveConfig) value(s setting) any {
 	switch s.kind {
 	case kBool:
 		return c.Bool(s.name)
-	case kInt:
+	case kInt, kCount:
 		return c.Int(s.name)
 	case kDuration:
 		return c.Duration(s.name)

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/switchyard/switchyard/backend/server"
+	"github.com/switchyard/switchyard/backend/store"
 	"github.com/switchyard/switchyard/backend/ws"
 )
 
@@ -77,6 +79,7 @@ func serve(ctx context.Context, cfg *serveConfig, logOut io.Writer) error {
 		},
 		AllowedHosts: nilIfEmpty(cfg.Strings("allowed-hosts")),
 		HTTPAllow:    nilIfEmpty(cfg.Strings("http-allow")),
+		Retention:    retention(cfg),
 	})
 	if err != nil {
 		return err
@@ -97,4 +100,11 @@ func nilIfEmpty(s []string) []string {
 		return nil
 	}
 	return s
+}
+
+// retention is the policy of retention-days and retention-jobs (more than
+// 100 years is taken as 100 years, within a time.Duration).
+func retention(cfg *serveConfig) store.RetentionPolicy {
+	days := min(cfg.Int("retention-days"), 36500)
+	return store.RetentionPolicy{MaxAge: time.Duration(days) * 24 * time.Hour, MaxJobs: cfg.Int("retention-jobs")}
 }
