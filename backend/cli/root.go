@@ -139,7 +139,7 @@ server refused the request (its message is printed).`,
 	pf.StringVarP(&o.output, "output", "o", "table", "output format: table or json")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 
-	root.AddCommand(newServeCmd(o), newFlowsCmd(o), newJobsCmd(o), newBreakpointsCmd(o), newTokensCmd(o), newVersionCmd(o))
+	root.AddCommand(newServeCmd(o), newFlowsCmd(o), newJobsCmd(o), newBreakpointsCmd(o), newTokensCmd(o), newBackupCmd(o), newVersionCmd(o))
 	wrapRuns(root)
 	return root
 }
