@@ -11,6 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/switchyard/switchyard/backend/apierr"
 	"github.com/switchyard/switchyard/backend/engine"
 	"github.com/switchyard/switchyard/backend/events"
 	"github.com/switchyard/switchyard/backend/flow"
@@ -122,7 +123,7 @@ func (a *API) Register(r *gin.Engine) {
 
 // MethodNotAllowed answers a known path with the wrong method.
 func MethodNotAllowed(c *gin.Context) {
-	fail(c, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", c.Request.Method+" is not allowed on "+c.Request.URL.Path)
+	apierr.Abort(c, apierr.MethodNotAllowed, c.Request.Method+" is not allowed on "+c.Request.URL.Path)
 }
 
 func (a *API) health(c *gin.Context) {
@@ -155,7 +156,7 @@ func (a *API) routines(c *gin.Context) {
 // limitBody caps request bodies; reading past the cap fails with 413.
 func (a *API) limitBody(c *gin.Context) {
 	if c.Request.ContentLength > a.MaxBody {
-		fail(c, http.StatusRequestEntityTooLarge, "BODY_TOO_LARGE", "request body exceeds the limit")
+		apierr.Abort(c, apierr.BodyTooLarge, "request body exceeds the limit")
 		c.Abort()
 		return
 	}
@@ -179,36 +180,22 @@ func nonNil[T any](s []T) []T {
 	return s
 }
 
-// errorBody is the wire form of every error.
-type errorBody struct {
-	Error errorDetail `json:"error"`
-}
-
-type errorDetail struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Details any    `json:"details,omitempty"`
-}
-
-func fail(c *gin.Context, status int, code, msg string) {
-	c.AbortWithStatusJSON(status, errorBody{Error: errorDetail{Code: code, Message: msg}})
-}
-
 // internal logs an unexpected error and answers 500 without leaking it.
 func (a *API) internal(c *gin.Context, err error) {
 	a.Logger.Error("request failed", "method", c.Request.Method, "path", c.Request.URL.Path, "err", err)
-	fail(c, http.StatusInternalServerError, "INTERNAL", "internal error; see the server log")
+	apierr.Abort(c, apierr.Internal, "internal error; see the server log")
 }
 
-// storeError maps store errors for a resource ("FLOW", "JOB").
-func (a *API) storeError(c *gin.Context, resource string, err error) {
+// storeError maps store errors: notFound is the code of the resource asked
+// for (FlowNotFound, JobNotFound); only flows can already exist.
+func (a *API) storeError(c *gin.Context, notFound apierr.Code, err error) {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		fail(c, http.StatusNotFound, resource+"_NOT_FOUND", err.Error())
+		apierr.Abort(c, notFound, err.Error())
 	case errors.Is(err, store.ErrExists):
-		fail(c, http.StatusConflict, resource+"_EXISTS", err.Error())
+		apierr.Abort(c, apierr.FlowExists, err.Error())
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		fail(c, http.StatusServiceUnavailable, "UNAVAILABLE", "request cancelled or timed out")
+		apierr.Abort(c, apierr.Unavailable, "request cancelled or timed out")
 	default:
 		a.internal(c, err)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/switchyard/switchyard/backend/apierr"
 	"github.com/switchyard/switchyard/backend/debug"
 	"github.com/switchyard/switchyard/backend/store"
 )
@@ -55,25 +56,25 @@ func (a *API) debugError(c *gin.Context, err error) {
 	var unknown *debug.UnknownError
 	switch {
 	case errors.As(err, &bad):
-		fail(c, http.StatusBadRequest, "BAD_REQUEST", bad.Msg)
+		apierr.Abort(c, apierr.BadRequest, bad.Msg)
 	case errors.As(err, &unknown):
-		fail(c, http.StatusUnprocessableEntity, "UNKNOWN_TARGET", unknown.Msg)
+		apierr.Abort(c, apierr.UnknownTarget, unknown.Msg)
 	case errors.Is(err, debug.ErrJobNotFound):
-		fail(c, http.StatusNotFound, "JOB_NOT_FOUND", err.Error())
+		apierr.Abort(c, apierr.JobNotFound, err.Error())
 	case errors.Is(err, debug.ErrFlowNotFound):
-		fail(c, http.StatusNotFound, "FLOW_NOT_FOUND", err.Error())
+		apierr.Abort(c, apierr.FlowNotFound, err.Error())
 	case errors.Is(err, debug.ErrBreakpointNotFound):
-		fail(c, http.StatusNotFound, "BREAKPOINT_NOT_FOUND", err.Error())
+		apierr.Abort(c, apierr.BreakpointNotFound, err.Error())
 	case errors.Is(err, debug.ErrJobFinished):
-		fail(c, http.StatusConflict, "JOB_FINISHED", err.Error())
+		apierr.Abort(c, apierr.JobFinished, err.Error())
 	case errors.Is(err, debug.ErrNotPaused):
-		fail(c, http.StatusConflict, "NOT_PAUSED", err.Error())
+		apierr.Abort(c, apierr.NotPaused, err.Error())
 	case errors.Is(err, debug.ErrPauseStale):
-		fail(c, http.StatusConflict, "PAUSE_STALE", err.Error())
+		apierr.Abort(c, apierr.PauseStale, err.Error())
 	case errors.Is(err, debug.ErrTooMany):
-		fail(c, http.StatusConflict, "TOO_MANY_BREAKPOINTS", err.Error())
+		apierr.Abort(c, apierr.TooManyBreakpoints, err.Error())
 	default:
-		a.storeError(c, "JOB", err)
+		a.storeError(c, apierr.JobNotFound, err)
 	}
 }
 
@@ -192,7 +193,7 @@ func (a *API) debugSetVariable(c *gin.Context) {
 		return
 	}
 	if req.Value == nil {
-		fail(c, http.StatusBadRequest, "BAD_REQUEST", `"value" is required (use null to set null)`)
+		apierr.Abort(c, apierr.BadRequest, `"value" is required (use null to set null)`)
 		return
 	}
 	v, err := a.Debug.SetVariable(c.Request.Context(), c.Param("id"), c.Param("name"), *req.Value, req.PauseID)
@@ -217,7 +218,7 @@ func tooLong(c *gin.Context, expression string) bool {
 	if len(expression) <= maxExpression {
 		return false
 	}
-	fail(c, http.StatusBadRequest, "BAD_REQUEST", fmt.Sprintf("expression is longer than %d bytes", maxExpression))
+	apierr.Abort(c, apierr.BadRequest, fmt.Sprintf("expression is longer than %d bytes", maxExpression))
 	return true
 }
 

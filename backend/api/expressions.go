@@ -6,6 +6,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/switchyard/switchyard/backend/apierr"
 	"github.com/switchyard/switchyard/backend/routines"
 )
 
@@ -41,7 +42,7 @@ func (a *API) checkExpression(c *gin.Context) {
 	case "template":
 		_, err = routines.ParseTemplate(req.Expression)
 	default:
-		fail(c, http.StatusBadRequest, "BAD_REQUEST", fmt.Sprintf("as %q is not one of expression, condition, template", req.As))
+		apierr.Abort(c, apierr.BadRequest, fmt.Sprintf("as %q is not one of expression, condition, template", req.As))
 		return
 	}
 	res := checkExpressionResult{OK: err == nil}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/switchyard/switchyard/backend/apierr"
 	"github.com/switchyard/switchyard/backend/flow"
 )
 
@@ -29,17 +30,17 @@ func parseFlowSource(c *gin.Context, body []byte) (*flow.Flow, bool) {
 	if !strings.Contains(ct, "yaml") {
 		var wrapper map[string]json.RawMessage
 		if err := json.Unmarshal(body, &wrapper); err != nil {
-			fail(c, http.StatusBadRequest, "BAD_JSON", describeJSON(err)+" (send a flow as JSON, {\"dsl\": \"<yaml>\"}, or YAML with Content-Type application/yaml)")
+			apierr.Abort(c, apierr.BadJSON, describeJSON(err)+" (send a flow as JSON, {\"dsl\": \"<yaml>\"}, or YAML with Content-Type application/yaml)")
 			return nil, false
 		}
 		if raw, isDSL := wrapper["dsl"]; isDSL {
 			if len(wrapper) > 1 {
-				fail(c, http.StatusBadRequest, "BAD_JSON", `a {"dsl": …} body must have no other fields`)
+				apierr.Abort(c, apierr.BadJSON, `a {"dsl": …} body must have no other fields`)
 				return nil, false
 			}
 			var text string
 			if err := json.Unmarshal(raw, &text); err != nil {
-				fail(c, http.StatusBadRequest, "BAD_JSON", `"dsl" must be a string holding the YAML (or JSON) definition`)
+				apierr.Abort(c, apierr.BadJSON, `"dsl" must be a string holding the YAML (or JSON) definition`)
 				return nil, false
 			}
 			src = []byte(text)
@@ -47,7 +48,7 @@ func parseFlowSource(c *gin.Context, body []byte) (*flow.Flow, bool) {
 	}
 	f, err := flow.Parse(src)
 	if err != nil {
-		fail(c, http.StatusBadRequest, "BAD_FLOW", err.Error())
+		apierr.Abort(c, apierr.BadFlow, err.Error())
 		return nil, false
 	}
 	return f, true
@@ -63,9 +64,7 @@ func (a *API) checkFlow(c *gin.Context, f *flow.Flow) bool {
 	for _, e := range res.Errors {
 		msgs = append(msgs, e.Message)
 	}
-	c.AbortWithStatusJSON(http.StatusUnprocessableEntity, errorBody{Error: errorDetail{
-		Code: "FLOW_INVALID", Message: "flow is invalid: " + strings.Join(msgs, "; "), Details: res,
-	}})
+	apierr.AbortWithDetails(c, apierr.FlowInvalid, "flow is invalid: "+strings.Join(msgs, "; "), res)
 	return false
 }
 
@@ -76,7 +75,7 @@ func (a *API) createFlow(c *gin.Context) {
 	}
 	stored, err := a.Flows.CreateFlow(c.Request.Context(), f)
 	if err != nil {
-		a.storeError(c, "FLOW", err)
+		a.storeError(c, apierr.FlowNotFound, err)
 		return
 	}
 	c.JSON(http.StatusCreated, stored)
@@ -93,7 +92,7 @@ func (a *API) updateFlow(c *gin.Context) {
 		f.ID = id
 	case id:
 	default:
-		fail(c, http.StatusBadRequest, "FLOW_ID_MISMATCH", fmt.Sprintf("flow_id %q in the body does not match %q in the path", f.ID, id))
+		apierr.Abort(c, apierr.FlowIDMismatch, fmt.Sprintf("flow_id %q in the body does not match %q in the path", f.ID, id))
 		return
 	}
 	if !a.checkFlow(c, f) {
@@ -101,7 +100,7 @@ func (a *API) updateFlow(c *gin.Context) {
 	}
 	stored, err := a.Flows.UpdateFlow(c.Request.Context(), f)
 	if err != nil {
-		a.storeError(c, "FLOW", err)
+		a.storeError(c, apierr.FlowNotFound, err)
 		return
 	}
 	c.JSON(http.StatusOK, stored)
@@ -128,7 +127,7 @@ func (a *API) loadFlow(c *gin.Context) (*flow.Flow, bool) {
 	}
 	f, err := a.Flows.GetFlow(c.Request.Context(), c.Param("id"), version)
 	if err != nil {
-		a.storeError(c, "FLOW", err)
+		a.storeError(c, apierr.FlowNotFound, err)
 		return nil, false
 	}
 	return f, true
@@ -142,7 +141,7 @@ func (a *API) getFlow(c *gin.Context) {
 
 func (a *API) deleteFlow(c *gin.Context) {
 	if err := a.Flows.DeleteFlow(c.Request.Context(), c.Param("id")); err != nil {
-		a.storeError(c, "FLOW", err)
+		a.storeError(c, apierr.FlowNotFound, err)
 		return
 	}
 	c.Status(http.StatusNoContent)
@@ -177,7 +176,7 @@ func (a *API) validateFlow(c *gin.Context) {
 func (a *API) flowDSL(c *gin.Context) {
 	format := c.DefaultQuery("format", "yaml")
 	if format != "yaml" && format != "json" {
-		fail(c, http.StatusBadRequest, "BAD_QUERY", fmt.Sprintf("format must be yaml or json, got %q", format))
+		apierr.Abort(c, apierr.BadQuery, fmt.Sprintf("format must be yaml or json, got %q", format))
 		return
 	}
 	f, ok := a.loadFlow(c)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/switchyard/switchyard/backend/apierr"
 	"github.com/switchyard/switchyard/backend/events"
 	"github.com/switchyard/switchyard/backend/history"
 )
@@ -48,7 +49,7 @@ func (a *API) jobState(c *gin.Context) {
 	} else {
 		at, perr := strconv.ParseInt(raw, 10, 64)
 		if perr != nil {
-			fail(c, http.StatusBadRequest, "BAD_QUERY", fmt.Sprintf("at must be an integer seq of the job's log, got %q", raw))
+			apierr.Abort(c, apierr.BadQuery, fmt.Sprintf("at must be an integer seq of the job's log, got %q", raw))
 			return
 		}
 		st, err = a.History.StateAt(ctx, id, at)
@@ -81,7 +82,7 @@ func (a *API) jobActivation(c *gin.Context) {
 	raw := c.Param("aid")
 	aid, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil {
-		fail(c, http.StatusBadRequest, "BAD_REQUEST", fmt.Sprintf("activation id must be an integer, got %q", raw))
+		apierr.Abort(c, apierr.BadRequest, fmt.Sprintf("activation id must be an integer, got %q", raw))
 		return
 	}
 	if !a.hasHistory(c) {
@@ -98,7 +99,7 @@ func (a *API) jobActivation(c *gin.Context) {
 // hasHistory answers 503 for a server built without the history service.
 func (a *API) hasHistory(c *gin.Context) bool {
 	if a.History == nil {
-		fail(c, http.StatusServiceUnavailable, "UNAVAILABLE", "job history is not available on this server")
+		apierr.Abort(c, apierr.Unavailable, "job history is not available on this server")
 		return false
 	}
 	return true
@@ -108,13 +109,13 @@ func (a *API) hasHistory(c *gin.Context) bool {
 func (a *API) historyError(c *gin.Context, err error) {
 	switch {
 	case errors.Is(err, history.ErrJobNotFound):
-		fail(c, http.StatusNotFound, "JOB_NOT_FOUND", err.Error())
+		apierr.Abort(c, apierr.JobNotFound, err.Error())
 	case errors.Is(err, history.ErrActivationNotFound):
-		fail(c, http.StatusNotFound, "ACTIVATION_NOT_FOUND", err.Error())
+		apierr.Abort(c, apierr.ActivationNotFound, err.Error())
 	case errors.Is(err, history.ErrSeqOutOfRange):
-		fail(c, http.StatusBadRequest, "BAD_QUERY", err.Error())
+		apierr.Abort(c, apierr.BadQuery, err.Error())
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		fail(c, http.StatusServiceUnavailable, "UNAVAILABLE", "request cancelled or timed out")
+		apierr.Abort(c, apierr.Unavailable, "request cancelled or timed out")
 	default:
 		a.internal(c, err)
 	}

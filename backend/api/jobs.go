@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/switchyard/switchyard/backend/apierr"
 	"github.com/switchyard/switchyard/backend/debug"
 	"github.com/switchyard/switchyard/backend/engine"
 	"github.com/switchyard/switchyard/backend/events"
@@ -43,15 +44,15 @@ func (a *API) createJob(c *gin.Context) {
 		return
 	}
 	if req.FlowID == "" {
-		fail(c, http.StatusBadRequest, "BAD_REQUEST", "flow_id is required")
+		apierr.Abort(c, apierr.BadRequest, "flow_id is required")
 		return
 	}
 	if !flow.ValidID(req.FlowID) {
-		fail(c, http.StatusBadRequest, "BAD_REQUEST", fmt.Sprintf("flow_id %q is not a valid id", req.FlowID))
+		apierr.Abort(c, apierr.BadRequest, fmt.Sprintf("flow_id %q is not a valid id", req.FlowID))
 		return
 	}
 	if req.FlowVersion < 0 {
-		fail(c, http.StatusBadRequest, "BAD_REQUEST", "flow_version must not be negative (omit it, or send 0, for the current version)")
+		apierr.Abort(c, apierr.BadRequest, "flow_version must not be negative (omit it, or send 0, for the current version)")
 		return
 	}
 	if req.Params == nil {
@@ -59,20 +60,20 @@ func (a *API) createJob(c *gin.Context) {
 	}
 	f, err := a.Flows.GetFlow(c.Request.Context(), req.FlowID, req.FlowVersion)
 	if err != nil {
-		a.storeError(c, "FLOW", err)
+		a.storeError(c, apierr.FlowNotFound, err)
 		return
 	}
 	js, err := a.Engine.Start(engine.StartRequest{Flow: f, EntryRoutineID: req.EntryRoutineID, Params: req.Params, StopOnEntry: req.StopOnEntry})
 	var invalid *engine.ValidationError
 	switch {
 	case errors.Is(err, engine.ErrNoEntry):
-		fail(c, http.StatusUnprocessableEntity, "ENTRY_INVALID", err.Error())
+		apierr.Abort(c, apierr.EntryInvalid, err.Error())
 		return
 	case errors.As(err, &invalid):
-		fail(c, http.StatusUnprocessableEntity, "FLOW_INVALID", err.Error())
+		apierr.Abort(c, apierr.FlowInvalid, err.Error())
 		return
 	case errors.Is(err, engine.ErrShuttingDown):
-		fail(c, http.StatusServiceUnavailable, "SHUTTING_DOWN", "the server is shutting down")
+		apierr.Abort(c, apierr.ShuttingDown, "the server is shutting down")
 		return
 	case err != nil:
 		a.internal(c, err)
@@ -96,7 +97,7 @@ func waitQuery(c *gin.Context) (time.Duration, bool) {
 	}
 	d, err := time.ParseDuration(raw)
 	if err != nil || d < 0 || d > maxWait {
-		fail(c, http.StatusBadRequest, "BAD_QUERY", fmt.Sprintf("wait must be a duration between 0s and %s such as 30s, got %q", maxWait, raw))
+		apierr.Abort(c, apierr.BadQuery, fmt.Sprintf("wait must be a duration between 0s and %s such as 30s, got %q", maxWait, raw))
 		return 0, false
 	}
 	return d, true
@@ -121,7 +122,7 @@ func (a *API) awaitJob(c *gin.Context, started events.JobState, wait time.Durati
 	a.syncLog(c)
 	js, err := a.Jobs.GetJob(c.Request.Context(), started.JobID)
 	if err != nil {
-		a.storeError(c, "JOB", err)
+		a.storeError(c, apierr.JobNotFound, err)
 		return
 	}
 	c.JSON(http.StatusCreated, js)
@@ -139,7 +140,7 @@ func (a *API) listJobs(c *gin.Context) {
 	}
 	f := store.JobFilter{FlowID: c.Query("flow_id"), Status: c.Query("status"), Limit: limit, Offset: offset}
 	if f.Status != "" && !jobStatuses[f.Status] {
-		fail(c, http.StatusBadRequest, "BAD_QUERY", fmt.Sprintf("status %q is not one of pending, running, paused, completed, failed, cancelled", f.Status))
+		apierr.Abort(c, apierr.BadQuery, fmt.Sprintf("status %q is not one of pending, running, paused, completed, failed, cancelled", f.Status))
 		return
 	}
 	for _, q := range []struct {
@@ -153,7 +154,7 @@ func (a *API) listJobs(c *gin.Context) {
 		}
 		v, err := time.Parse(time.RFC3339Nano, raw)
 		if err != nil {
-			fail(c, http.StatusBadRequest, "BAD_QUERY", fmt.Sprintf("%s %q is not an RFC 3339 time such as 2026-01-02T15:04:05Z", name, raw))
+			apierr.Abort(c, apierr.BadQuery, fmt.Sprintf("%s %q is not an RFC 3339 time such as 2026-01-02T15:04:05Z", name, raw))
 			return
 		}
 		*t = v
@@ -183,7 +184,7 @@ func (a *API) loadJob(c *gin.Context) (events.JobState, bool) {
 	a.syncLog(c)
 	js, err := a.Jobs.GetJob(c.Request.Context(), id)
 	if err != nil {
-		a.storeError(c, "JOB", err)
+		a.storeError(c, apierr.JobNotFound, err)
 		return js, false
 	}
 	return js, true
@@ -200,7 +201,7 @@ func (a *API) getJob(c *gin.Context) {
 func (a *API) deleteJob(c *gin.Context) {
 	id := c.Param("id")
 	if live, ok := a.Engine.Job(id); ok {
-		fail(c, http.StatusConflict, "JOB_ACTIVE", fmt.Sprintf("job %s is %s: cancel it before deleting it", id, live.Status))
+		apierr.Abort(c, apierr.JobActive, fmt.Sprintf("job %s is %s: cancel it before deleting it", id, live.Status))
 		return
 	}
 	a.syncLog(c) // nothing of the job may still be on its way to the store
@@ -209,7 +210,7 @@ func (a *API) deleteJob(c *gin.Context) {
 		return
 	}
 	if err := a.Jobs.DeleteJob(c.Request.Context(), id); err != nil {
-		a.storeError(c, "JOB", err)
+		a.storeError(c, apierr.JobNotFound, err)
 		return
 	}
 	a.History.Forget(id)
@@ -236,11 +237,11 @@ func (a *API) controlJob(action string, op func(string) (events.JobState, error)
 		case err == nil:
 			c.JSON(http.StatusOK, js)
 		case errors.Is(err, engine.ErrConflict):
-			fail(c, http.StatusConflict, "JOB_STATE_CONFLICT", fmt.Sprintf("cannot %s: %s", action, strings.TrimPrefix(err.Error(), engine.ErrConflict.Error()+": ")))
+			apierr.Abort(c, apierr.JobStateConflict, fmt.Sprintf("cannot %s: %s", action, strings.TrimPrefix(err.Error(), engine.ErrConflict.Error()+": ")))
 		case errors.Is(err, engine.ErrJobNotActive):
 			stored, ok := a.loadJob(c)
 			if ok {
-				fail(c, http.StatusConflict, "JOB_STATE_CONFLICT", fmt.Sprintf("cannot %s: job is %s", action, stored.Status))
+				apierr.Abort(c, apierr.JobStateConflict, fmt.Sprintf("cannot %s: job is %s", action, stored.Status))
 			}
 		default:
 			a.internal(c, err)
@@ -298,12 +299,12 @@ func (a *API) jobLogs(c *gin.Context) {
 	f := store.LogFilter{RoutineID: c.Query("routine_id"), Query: c.Query("q"), Limit: limit, Offset: offset}
 	if lvl := c.Query("level"); lvl != "" {
 		if f.MinLevel = store.LevelRank(lvl); f.MinLevel < 0 {
-			fail(c, http.StatusBadRequest, "BAD_QUERY", fmt.Sprintf("level %q is not one of debug, info, warning, error", lvl))
+			apierr.Abort(c, apierr.BadQuery, fmt.Sprintf("level %q is not one of debug, info, warning, error", lvl))
 			return
 		}
 	}
 	if len(f.Query) > 500 {
-		fail(c, http.StatusBadRequest, "BAD_QUERY", "q must be at most 500 characters")
+		apierr.Abort(c, apierr.BadQuery, "q must be at most 500 characters")
 		return
 	}
 	if _, ok := a.loadJob(c); !ok {
@@ -326,7 +327,7 @@ func (a *API) jobMetrics(c *gin.Context) {
 	a.syncLog(c)
 	sum, err := a.Jobs.JobSummary(c.Request.Context(), js.JobID)
 	if err != nil {
-		a.storeError(c, "JOB", err)
+		a.storeError(c, apierr.JobNotFound, err)
 		return
 	}
 	if sum == nil { // ended before summaries were kept, or continued after a crash: count its log
@@ -337,7 +338,7 @@ func (a *API) jobMetrics(c *gin.Context) {
 			sum.Add(ev)
 			return nil
 		}); err != nil {
-			a.storeError(c, "JOB", err)
+			a.storeError(c, apierr.JobNotFound, err)
 			return
 		}
 	}

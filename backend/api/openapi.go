@@ -10,6 +10,8 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/gin-gonic/gin"
+
+	"github.com/switchyard/switchyard/backend/apierr"
 )
 
 // The OpenAPI 3.0 description of the REST API. It is built from kin-openapi
@@ -431,13 +433,25 @@ func (b *specBuilder) schemas() {
 
 	b.define("Error", oaObject("Every error answer.", []string{"error"}, openapi3.Schemas{
 		"error": oaObject("", []string{"code", "message"}, openapi3.Schemas{
-			"code": oaStr("Machine-readable code: BAD_JSON, BAD_FLOW, BAD_BODY, BAD_QUERY, BAD_REQUEST, FLOW_ID_MISMATCH (400); " +
-				"FLOW_NOT_FOUND, JOB_NOT_FOUND (404); FLOW_EXISTS, JOB_STATE_CONFLICT (409); BODY_TOO_LARGE (413); " +
-				"FLOW_INVALID, ENTRY_INVALID (422); INTERNAL (500); UNAVAILABLE, SHUTTING_DOWN (503).").NewRef(),
+			"code":    oaErrorCode().NewRef(),
 			"message": oaStr("Human-readable explanation.").NewRef(),
 			"details": oaAny("More about the error; for FLOW_INVALID the ValidationResult.").NewRef(),
 		}).NewRef(),
 	}))
+}
+
+// oaErrorCode lists every code (backend/apierr) with its status and meaning.
+func oaErrorCode() *openapi3.Schema {
+	var desc strings.Builder
+	desc.WriteString("Machine-readable code:")
+	names := make([]any, 0, len(apierr.All()))
+	for _, c := range apierr.All() {
+		fmt.Fprintf(&desc, "\n- %s (%d): %s", c, c.Status(), c.Meaning())
+		names = append(names, c.String())
+	}
+	s := oaStr(desc.String())
+	s.Enum = names
+	return s
 }
 
 // page is the shape of list answers: {"<items>": [...], "total", "limit", "offset"}.

@@ -10,6 +10,8 @@ import (
 	"strconv"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/switchyard/switchyard/backend/apierr"
 )
 
 // page reads limit and offset with bounds; it answers 400 itself and
@@ -30,7 +32,7 @@ func intQuery(c *gin.Context, name string, def, lo, hi int) (int, bool) {
 	}
 	n, err := strconv.Atoi(raw)
 	if err != nil || n < lo || n > hi {
-		fail(c, http.StatusBadRequest, "BAD_QUERY", fmt.Sprintf("%s must be an integer between %d and %d, got %q", name, lo, hi, raw))
+		apierr.Abort(c, apierr.BadQuery, fmt.Sprintf("%s must be an integer between %d and %d, got %q", name, lo, hi, raw))
 		return 0, false
 	}
 	return n, true
@@ -42,9 +44,9 @@ func readBody(c *gin.Context) ([]byte, bool) {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			fail(c, http.StatusRequestEntityTooLarge, "BODY_TOO_LARGE", fmt.Sprintf("request body exceeds %d bytes", tooBig.Limit))
+			apierr.Abort(c, apierr.BodyTooLarge, fmt.Sprintf("request body exceeds %d bytes", tooBig.Limit))
 		} else {
-			fail(c, http.StatusBadRequest, "BAD_BODY", "could not read request body: "+err.Error())
+			apierr.Abort(c, apierr.BadBody, "could not read request body: "+err.Error())
 		}
 		return nil, false
 	}
@@ -63,11 +65,11 @@ func decodeJSON(c *gin.Context, body []byte, v any) bool {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		fail(c, http.StatusBadRequest, "BAD_JSON", describeJSON(err))
+		apierr.Abort(c, apierr.BadJSON, describeJSON(err))
 		return false
 	}
 	if dec.More() {
-		fail(c, http.StatusBadRequest, "BAD_JSON", "unexpected data after the JSON object")
+		apierr.Abort(c, apierr.BadJSON, "unexpected data after the JSON object")
 		return false
 	}
 	return true

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/switchyard/switchyard/backend/apierr"
 )
 
 // Readiness tells whether the server can serve (the database is writable
@@ -28,7 +30,7 @@ func (a *API) registerProbes(r *gin.Engine) {
 			return
 		}
 		if err := a.Ready.Ready(ctx); err != nil {
-			fail(c, http.StatusServiceUnavailable, "NOT_READY", err.Error())
+			apierr.Abort(c, apierr.NotReady, err.Error())
 			return
 		}
 		c.JSON(http.StatusOK, gin.H{"status": "ready"})

@@ -5,7 +5,9 @@
 package archtest
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -45,6 +47,30 @@ func TestFlowAndEventsStayBelowTheEngine(t *testing.T) {
 		for _, d := range deps(t, pkg) {
 			if strings.HasPrefix(d, module+"/backend/") && d != module+"/"+pkg {
 				t.Errorf("%s imports %s; it must depend on no other package of ours", pkg, d)
+			}
+		}
+	}
+}
+
+// TestOnlyApierrWritesErrorBodies keeps the error body in one place: every
+// HTTP error answer goes through backend/apierr.
+func TestOnlyApierrWritesErrorBodies(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{.Dir}}{{range .GoFiles}} {{.}}{{end}}`, module+"/backend/...").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) < 2 || strings.HasSuffix(fields[0], "/apierr") {
+			continue
+		}
+		for _, name := range fields[1:] {
+			src, err := os.ReadFile(filepath.Join(fields[0], name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(src), "AbortWithStatusJSON") || strings.Contains(string(src), `"error": gin.H`) {
+				t.Errorf("%s/%s writes an error body itself; use backend/apierr", fields[0], name)
 			}
 		}
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/switchyard/switchyard/backend/apierr"
 	"github.com/switchyard/switchyard/backend/auth"
 	"github.com/switchyard/switchyard/backend/ui"
 )
@@ -114,7 +115,7 @@ func (z *authorizer) handle(c *gin.Context) {
 	}
 	required, err := z.a.Required(r.Context())
 	if err != nil {
-		refuse(c, http.StatusServiceUnavailable, "UNAVAILABLE", "cannot read the API tokens; see the server log")
+		apierr.Abort(c, apierr.Unavailable, "cannot read the API tokens; see the server log")
 		return
 	}
 	if !required {
@@ -136,11 +137,11 @@ func (z *authorizer) handle(c *gin.Context) {
 		unauthorized(c, err.Error())
 		return
 	case err != nil:
-		refuse(c, http.StatusServiceUnavailable, "UNAVAILABLE", "cannot read the API tokens; see the server log")
+		apierr.Abort(c, apierr.Unavailable, "cannot read the API tokens; see the server log")
 		return
 	}
 	if id.Role < need {
-		refuse(c, http.StatusForbidden, "FORBIDDEN", fmt.Sprintf("%s %s needs the %s role; token %s (%q) has the %s role",
+		apierr.Abort(c, apierr.Forbidden, fmt.Sprintf("%s %s needs the %s role; token %s (%q) has the %s role",
 			r.Method, r.URL.Path, need, id.TokenID, id.Name, id.Role))
 		return
 	}
@@ -149,7 +150,7 @@ func (z *authorizer) handle(c *gin.Context) {
 
 func unauthorized(c *gin.Context, msg string) {
 	c.Header("WWW-Authenticate", `Bearer realm="switchyard"`)
-	refuse(c, http.StatusUnauthorized, "UNAUTHORIZED", msg)
+	apierr.Abort(c, apierr.Unauthorized, msg)
 }
 
 // credential is the token a request carries: Authorization: Bearer, else

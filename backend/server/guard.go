@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/switchyard/switchyard/backend/apierr"
 )
 
 // guard keeps browsers from being used against the server: a page on
@@ -61,27 +63,23 @@ func (g *guard) handle(c *gin.Context) {
 		}
 	}
 	if !g.hostAllowed(r.Host) {
-		refuse(c, http.StatusForbidden, "HOST_NOT_ALLOWED",
+		apierr.Abort(c, apierr.HostNotAllowed,
 			fmt.Sprintf("host %q is not a name of this server (allow it with --allowed-hosts)", r.Host))
 		return
 	}
 	if writes(r.Method) && strings.HasPrefix(r.URL.Path, "/api/") {
 		if origin := r.Header.Get("Origin"); origin != "" && !g.originAllowed(origin, r.Host) {
-			refuse(c, http.StatusForbidden, "ORIGIN_NOT_ALLOWED",
+			apierr.Abort(c, apierr.OriginNotAllowed,
 				fmt.Sprintf("origin %q may not change this server (allow it with --allowed-origins)", origin))
 			return
 		}
 		if hasBody(r) && !acceptedBody(r.Header.Get("Content-Type")) {
-			refuse(c, http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE",
+			apierr.Abort(c, apierr.UnsupportedMediaType,
 				fmt.Sprintf("Content-Type %q is not accepted: send JSON with Content-Type: application/json (curl: -H 'Content-Type: application/json'), or a flow as application/yaml", r.Header.Get("Content-Type")))
 			return
 		}
 	}
 	c.Next()
-}
-
-func refuse(c *gin.Context, status int, code, msg string) {
-	c.AbortWithStatusJSON(status, gin.H{"error": gin.H{"code": code, "message": msg}})
 }
 
 func writes(method string) bool {

@@ -18,6 +18,7 @@ import (
 
 	switchyard "github.com/switchyard/switchyard"
 	"github.com/switchyard/switchyard/backend/api"
+	"github.com/switchyard/switchyard/backend/apierr"
 	"github.com/switchyard/switchyard/backend/auth"
 	"github.com/switchyard/switchyard/backend/debug"
 	"github.com/switchyard/switchyard/backend/engine"
@@ -269,7 +270,7 @@ func requestLog(log *slog.Logger) gin.HandlerFunc {
 func recovery(log *slog.Logger) gin.HandlerFunc {
 	return gin.CustomRecoveryWithWriter(io.Discard, func(c *gin.Context, err any) {
 		log.Error("handler panic", "method", c.Request.Method, "path", c.Request.URL.Path, "panic", err)
-		c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"error": gin.H{"code": "INTERNAL", "message": "internal error; see the server log"}})
+		apierr.Abort(c, apierr.Internal, "internal error; see the server log")
 	})
 }
 

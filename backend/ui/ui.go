@@ -32,6 +32,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/switchyard/switchyard"
+	"github.com/switchyard/switchyard/backend/apierr"
 )
 
 const (
@@ -357,17 +358,5 @@ func etag(b []byte) string {
 
 // apiNotFound answers an unknown /api path in the API's error format.
 func apiNotFound(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusNotFound)
-	if r.Method == http.MethodHead {
-		return
-	}
-	body, _ := json.Marshal(map[string]any{
-		"error": map[string]string{
-			"code":    "NOT_FOUND",
-			"message": fmt.Sprintf("no API endpoint %s %s", r.Method, r.URL.Path),
-		},
-	})
-	_, _ = w.Write(body)
+	apierr.Write(w, r, apierr.NotFound, fmt.Sprintf("no API endpoint %s %s", r.Method, r.URL.Path))
 }

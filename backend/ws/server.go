@@ -23,6 +23,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/olahol/melody"
 
+	"github.com/switchyard/switchyard/backend/apierr"
 	"github.com/switchyard/switchyard/backend/events"
 	"github.com/switchyard/switchyard/backend/flow"
 	"github.com/switchyard/switchyard/backend/store"
@@ -153,22 +154,18 @@ func clientOf(ms *melody.Session) *client {
 	return v.(*client)
 }
 
-func wsError(c *gin.Context, status int, code, msg string) {
-	c.AbortWithStatusJSON(status, gin.H{"error": gin.H{"code": code, "message": msg}})
-}
-
 // admit checks origin and since; it answers the request itself and
 // returns false when the stream is refused. Tokens are checked before, by
 // the server's middleware (backend/server/auth.go).
 func (s *Server) admit(c *gin.Context) (since int64, ok bool) {
 	if !s.originAllowed(c.Request) {
-		wsError(c, http.StatusForbidden, "ORIGIN_NOT_ALLOWED", fmt.Sprintf("origin %q may not open streams (see --allowed-origins)", c.GetHeader("Origin")))
+		apierr.Abort(c, apierr.OriginNotAllowed, fmt.Sprintf("origin %q may not open streams (see --allowed-origins)", c.GetHeader("Origin")))
 		return 0, false
 	}
 	if raw := c.Query("since"); raw != "" {
 		n, err := strconv.ParseInt(raw, 10, 64)
 		if err != nil || n < 0 {
-			wsError(c, http.StatusBadRequest, "BAD_QUERY", fmt.Sprintf("since must be a non-negative integer, got %q", raw))
+			apierr.Abort(c, apierr.BadQuery, fmt.Sprintf("since must be a non-negative integer, got %q", raw))
 			return 0, false
 		}
 		since = n
@@ -239,11 +236,15 @@ func (s *Server) allEndpoint(c *gin.Context) {
 
 func (s *Server) refuse(c *gin.Context, resource, id string, err error) {
 	if errors.Is(err, store.ErrNotFound) {
-		wsError(c, http.StatusNotFound, resource+"_NOT_FOUND", fmt.Sprintf("%s %q not found", strings.ToLower(resource), id))
+		code := apierr.JobNotFound
+		if resource == "FLOW" {
+			code = apierr.FlowNotFound
+		}
+		apierr.Abort(c, code, fmt.Sprintf("%s %q not found", strings.ToLower(resource), id))
 		return
 	}
 	s.cfg.Logger.Error("websocket lookup", "resource", resource, "id", id, "err", err)
-	wsError(c, http.StatusInternalServerError, "INTERNAL", "internal error; see the server log")
+	apierr.Abort(c, apierr.Internal, "internal error; see the server log")
 }
 
 // upgrade hands the request to melody in a goroutine of its own and
@@ -255,7 +256,7 @@ func (s *Server) refuse(c *gin.Context, resource, id string, err error) {
 func (s *Server) upgrade(c *gin.Context, cl *client) {
 	if !websocket.IsWebSocketUpgrade(c.Request) {
 		s.release(cl.topic)
-		wsError(c, http.StatusBadRequest, "NOT_WEBSOCKET", "this endpoint speaks WebSocket: send an Upgrade request")
+		apierr.Abort(c, apierr.NotWebSocket, "this endpoint speaks WebSocket: send an Upgrade request")
 		return
 	}
 	w := &hijackNotifier{ResponseWriter: c.Writer, hijacked: make(chan struct{})}
@@ -272,7 +273,7 @@ func (s *Server) upgrade(c *gin.Context, cl *client) {
 	case <-w.hijacked:
 	case err := <-failed:
 		if err != nil && !c.Writer.Written() {
-			wsError(c, http.StatusServiceUnavailable, "UNAVAILABLE", err.Error())
+			apierr.Abort(c, apierr.Unavailable, err.Error())
 		}
 	}
 }

@@ -133,8 +133,41 @@ export type Emit = {
 /** Every error answer. */
 export type Error = {
   error: {
-    /** Machine-readable code: BAD_JSON, BAD_FLOW, BAD_BODY, BAD_QUERY, BAD_REQUEST, FLOW_ID_MISMATCH (400); FLOW_NOT_FOUND, JOB_NOT_FOUND (404); FLOW_EXISTS, JOB_STATE_CONFLICT (409); BODY_TOO_LARGE (413); FLOW_INVALID, ENTRY_INVALID (422); INTERNAL (500); UNAVAILABLE, SHUTTING_DOWN (503). */
-    code: string
+    /** Machine-readable code:
+- BAD_JSON (400): the body is not the JSON the endpoint takes
+- BAD_FLOW (400): the flow definition cannot be read (JSON or YAML)
+- BAD_BODY (400): the body cannot be read
+- BAD_QUERY (400): a query parameter is malformed or out of range
+- BAD_REQUEST (400): a field of the request is missing or malformed
+- FLOW_ID_MISMATCH (400): the body's flow_id is not the one in the path
+- NOT_WEBSOCKET (400): a stream endpoint was asked without a WebSocket upgrade
+- UNAUTHORIZED (401): no valid token: none sent while the server asks for one, or malformed, unknown or revoked
+- FORBIDDEN (403): the token's role is below the one the endpoint needs
+- HOST_NOT_ALLOWED (403): the Host header names none of the server's names (DNS rebinding)
+- ORIGIN_NOT_ALLOWED (403): a browser page of another origin may not write or open streams
+- NOT_FOUND (404): no such endpoint
+- FLOW_NOT_FOUND (404): no such flow (or flow version)
+- JOB_NOT_FOUND (404): no such job
+- ACTIVATION_NOT_FOUND (404): no such activation of the job
+- BREAKPOINT_NOT_FOUND (404): no such breakpoint
+- METHOD_NOT_ALLOWED (405): the endpoint does not take this method
+- FLOW_EXISTS (409): a flow with this id exists
+- JOB_STATE_CONFLICT (409): the job is not in a state that allows the action
+- JOB_FINISHED (409): the job has ended
+- JOB_ACTIVE (409): the job is still active
+- NOT_PAUSED (409): the job is not stopped in the debugger
+- PAUSE_STALE (409): the command names a debugger stop that is over
+- TOO_MANY_BREAKPOINTS (409): the flow or job has the most breakpoints it can have
+- BODY_TOO_LARGE (413): the body exceeds the limit
+- UNSUPPORTED_MEDIA_TYPE (415): a write whose Content-Type the endpoint does not take
+- FLOW_INVALID (422): the flow fails validation (details: the ValidationResult)
+- ENTRY_INVALID (422): the entry routine cannot start the job
+- UNKNOWN_TARGET (422): a breakpoint names a routine, slot or event the flow does not have
+- INTERNAL (500): an unexpected error; the server log has it
+- UNAVAILABLE (503): the request was cancelled or timed out, or a resource it needs is unavailable
+- SHUTTING_DOWN (503): the server is shutting down
+- NOT_READY (503): the database is not ready (readyz) */
+    code: "BAD_JSON" | "BAD_FLOW" | "BAD_BODY" | "BAD_QUERY" | "BAD_REQUEST" | "FLOW_ID_MISMATCH" | "NOT_WEBSOCKET" | "UNAUTHORIZED" | "FORBIDDEN" | "HOST_NOT_ALLOWED" | "ORIGIN_NOT_ALLOWED" | "NOT_FOUND" | "FLOW_NOT_FOUND" | "JOB_NOT_FOUND" | "ACTIVATION_NOT_FOUND" | "BREAKPOINT_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "FLOW_EXISTS" | "JOB_STATE_CONFLICT" | "JOB_FINISHED" | "JOB_ACTIVE" | "NOT_PAUSED" | "PAUSE_STALE" | "TOO_MANY_BREAKPOINTS" | "BODY_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "FLOW_INVALID" | "ENTRY_INVALID" | "UNKNOWN_TARGET" | "INTERNAL" | "UNAVAILABLE" | "SHUTTING_DOWN" | "NOT_READY"
     /** More about the error; for FLOW_INVALID the ValidationResult. */
     details?: unknown
     /** Human-readable explanation. */
