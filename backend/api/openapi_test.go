@@ -308,9 +308,43 @@ const flakyJSON = `{
   "execution": {"strategy": "concurrent", "max_workers": 2, "timeout": 30}
 }`
 
+// closeObjects makes every object schema that lists its properties refuse
+// others, so an answer carrying a field the document does not describe
+// fails the contract (the document drifted from the Go types). Objects that
+// list none (free-form data) stay open.
+func closeObjects(doc *openapi3.T) {
+	seen := map[*openapi3.Schema]bool{}
+	var walk func(ref *openapi3.SchemaRef)
+	walk = func(ref *openapi3.SchemaRef) {
+		if ref == nil || ref.Value == nil || seen[ref.Value] {
+			return
+		}
+		s := ref.Value
+		seen[s] = true
+		if len(s.Properties) > 0 && s.AdditionalProperties.Schema == nil && s.AdditionalProperties.Has == nil {
+			closed := false
+			s.AdditionalProperties.Has = &closed
+		}
+		for _, p := range s.Properties {
+			walk(p)
+		}
+		walk(s.Items)
+		walk(s.AdditionalProperties.Schema)
+		for _, list := range [][]*openapi3.SchemaRef{s.OneOf, s.AnyOf, s.AllOf} {
+			for _, sub := range list {
+				walk(sub)
+			}
+		}
+	}
+	for _, ref := range doc.Components.Schemas {
+		walk(ref)
+	}
+}
+
 func TestOpenAPIContract(t *testing.T) {
 	ts := servertest.Start(t, server.Config{}).HTTP
 	doc := servedDocument(t, ts)
+	closeObjects(doc)
 	router, err := gorillamux.NewRouter(doc)
 	if err != nil {
 		t.Fatal(err)
