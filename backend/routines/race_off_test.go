@@ -1,0 +1,5 @@
+//go:build !race
+
+package routines
+
+const raceEnabled = false
