@@ -212,6 +212,9 @@ func (a *Activation) Emit(ctx context.Context, event string, data any) error {
 	if _, ok := a.node.events[event]; !ok {
 		return fmt.Errorf("routine %q has no event %q", a.RoutineID, event)
 	}
+	if err := checkOutputSize(a.job.e.opts.MaxOutputBytes, event, data); err != nil {
+		return err
+	}
 	if h := a.job.e.opts.Hooks; h != nil {
 		var err error
 		if data, err = h.BeforeEmit(ctx, a, event, data); err != nil {

@@ -73,7 +73,14 @@ type Options struct {
 	// of queueing events in memory without bound. An error (the job's
 	// context ending) stops the activation as a cancel would.
 	Throttle func(ctx context.Context) error
+	// MaxOutputBytes bounds one emitted value, as JSON: an Emit over it
+	// fails the activation (its error policy applies). 0 means
+	// DefaultMaxOutputBytes; negative, no limit.
+	MaxOutputBytes int64
 }
+
+// DefaultMaxOutputBytes is the default bound of one emitted value.
+const DefaultMaxOutputBytes = 1 << 20
 
 // Observer watches the engine's work.
 type Observer interface {
@@ -116,6 +123,9 @@ func New(reg *Registry, sink Sink, opts Options) *Engine {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if opts.MaxOutputBytes == 0 {
+		opts.MaxOutputBytes = DefaultMaxOutputBytes
 	}
 	return &Engine{
 		reg:   reg,
