@@ -47,7 +47,7 @@ func CompileExpression(src string) (*Expression, error) {
 	}
 	p := &budgetPatcher{}
 	prog, err := expr.Compile(src, expr.Patch(p),
-		expr.Function(boundedAddName, boundedAdd), expr.Function(checkpointName, checkpoint))
+		expr.Function(boundedAddName, boundedAdd), expr.Function(checkpointName, checkpoint), expr.Function(chargeName, charge))
 	if err != nil {
 		return nil, errors.New(firstLine(err.Error()))
 	}
@@ -57,15 +57,23 @@ func CompileExpression(src string) (*Expression, error) {
 	return &Expression{src: src, prog: prog, budgeted: p.found}, nil
 }
 
-// ConcatBudget bounds the bytes that "+" may build in one evaluation:
-// expr's own memory budget counts ranges, maps and lists it builds, but not
-// string concatenation, and reduce(1..27, #acc + #acc, "…") doubles a string to
-// gigabytes.
+// ConcatBudget bounds the bytes of strings that "+" and the string-building
+// builtins (replace, join, toJSON, toBase64, repeat, string) may build in
+// one evaluation: expr's own memory budget counts the ranges, maps and lists
+// it builds (concat, flatten, map and list literals included: a doubling
+// reduce(1..27, concat(#acc, #acc), [1]) stops near a million elements),
+// but not strings, and reduce(1..27, #acc + #acc, "…") or
+// reduce(1..30, replace(#acc, "x", "xx"), "x") doubles one to gigabytes.
 const ConcatBudget = 16 << 20
+
+// growing are the builtins whose string result can be larger than their
+// arguments; their results are charged to the budget.
+var growing = map[string]bool{"replace": true, "join": true, "toJSON": true, "toBase64": true, "repeat": true, "string": true}
 
 const (
 	boundedAddName = "$add"
 	checkpointName = "$checkpoint"
+	chargeName     = "$charge"
 	budgetVar      = "$budget"
 )
 
@@ -90,7 +98,28 @@ func (p *budgetPatcher) Visit(node *ast.Node) {
 	case *ast.PredicateNode:
 		p.found = true
 		n.Node = &ast.CallNode{Callee: &ast.IdentifierNode{Value: checkpointName}, Arguments: []ast.Node{budget, n.Node}}
+	case *ast.BuiltinNode:
+		if !growing[n.Name] {
+			return
+		}
+		p.found = true
+		ast.Patch(node, &ast.CallNode{
+			Callee:    &ast.IdentifierNode{Value: chargeName},
+			Arguments: []ast.Node{budget, &ast.StringNode{Value: n.Name}, n},
+		})
 	}
+}
+
+// charge passes a string-building builtin's result through, charging its
+// length to the evaluation's budget.
+func charge(args ...any) (any, error) {
+	b, _ := args[0].(*budget)
+	if s, ok := args[2].(string); ok && b != nil {
+		if b.left -= len(s); b.left < 0 {
+			return nil, fmt.Errorf("memory budget exceeded: strings built (%v among them) more than %d MB", args[1], ConcatBudget>>20)
+		}
+	}
+	return args[2], nil
 }
 
 // budget is what one evaluation may still do: bytes "+" may build, and the
