@@ -67,7 +67,8 @@ func CompileExpression(src string) (*Expression, error) {
 const ConcatBudget = 16 << 20
 
 // growing are the builtins whose string result can be larger than their
-// arguments; their results are charged to the budget.
+// arguments; their results are charged to the budget (unless a result is
+// equal to one of the arguments, as string() of a string is).
 var growing = map[string]bool{"replace": true, "join": true, "toJSON": true, "toBase64": true, "repeat": true, "string": true}
 
 const (
@@ -105,21 +106,60 @@ func (p *budgetPatcher) Visit(node *ast.Node) {
 		p.found = true
 		ast.Patch(node, &ast.CallNode{
 			Callee:    &ast.IdentifierNode{Value: chargeName},
-			Arguments: []ast.Node{budget, &ast.StringNode{Value: n.Name}, n},
+			Arguments: append([]ast.Node{budget, &ast.StringNode{Value: n.Name}}, n.Arguments...),
 		})
 	}
 }
 
-// charge passes a string-building builtin's result through, charging its
-// length to the evaluation's budget.
-func charge(args ...any) (any, error) {
+// charge calls the string-building builtin args[1] with args[2:] and charges
+// the string it returns to the evaluation's budget, unless it is one of the
+// arguments (nothing grew).
+func charge(args ...any) (out any, err error) {
 	b, _ := args[0].(*budget)
-	if s, ok := args[2].(string); ok && b != nil {
-		if b.left -= len(s); b.left < 0 {
-			return nil, fmt.Errorf("memory budget exceeded: strings built (%v among them) more than %d MB", args[1], ConcatBudget>>20)
+	name, _ := args[1].(string)
+	in := args[2:]
+	i, ok := builtin.Index[name]
+	if !ok {
+		return nil, fmt.Errorf("unknown function %s", name)
+	}
+	fn := builtin.Builtins[i]
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("%s: %v", name, r)
+		}
+	}()
+	switch {
+	case fn.Fast != nil && len(in) == 1:
+		out = fn.Fast(in[0])
+	case fn.Func != nil:
+		out, err = fn.Func(in...)
+	case fn.Safe != nil:
+		out, _, err = fn.Safe(in...)
+	default:
+		return nil, fmt.Errorf("%s: invalid number of arguments (%d)", name, len(in))
+	}
+	if err != nil {
+		return nil, err
+	}
+	if s, ok := out.(string); ok && b != nil {
+		if !isArgument(s, in) {
+			if b.left -= len(s); b.left < 0 {
+				return nil, fmt.Errorf("memory budget exceeded: strings built (%s among them) more than %d MB", name, ConcatBudget>>20)
+			}
 		}
 	}
-	return args[2], nil
+	return out, nil
+}
+
+// isArgument reports whether s equals one of the string arguments (a copy
+// of an argument is not growth: string(data) of a string data).
+func isArgument(s string, args []any) bool {
+	for _, a := range args {
+		if x, ok := a.(string); ok && x == s {
+			return true
+		}
+	}
+	return false
 }
 
 // budget is what one evaluation may still do: bytes "+" may build, and the
