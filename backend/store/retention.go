@@ -84,6 +84,10 @@ func (s *Store) ExpiredJobs(ctx context.Context, p RetentionPolicy, now time.Tim
 type Deleted struct {
 	Jobs int   // job records
 	Rows int64 // rows of every table, the job records included
+	// Took is how long its transactions held the write lock, all told
+	// (waiting for the connection and the lock not counted); Longest is
+	// the longest of them.
+	Took, Longest time.Duration
 }
 
 // DeleteJobs deletes finished jobs with everything of them, as DeleteJob
@@ -101,11 +105,13 @@ func (s *Store) DeleteJobs(ctx context.Context, jobs []ExpiredJob, partRows int)
 		}
 		for {
 			var n int64
-			err := s.tx(ctx, func(tx *sqlx.Tx) error {
+			took, err := s.timedTx(ctx, func(tx *sqlx.Tx) error {
 				var err error
 				n, err = deleteJobDataPart(ctx, tx, j.ID, partRows)
 				return err
 			})
+			d.Took += took
+			d.Longest = max(d.Longest, took)
 			if err != nil {
 				return d, err
 			}
@@ -115,7 +121,7 @@ func (s *Store) DeleteJobs(ctx context.Context, jobs []ExpiredJob, partRows int)
 			}
 		}
 	}
-	err := s.tx(ctx, func(tx *sqlx.Tx) error {
+	took, err := s.timedTx(ctx, func(tx *sqlx.Tx) error {
 		var in Deleted
 		for _, j := range jobs {
 			n, err := deleteJob(ctx, tx, j.ID)
@@ -130,7 +136,25 @@ func (s *Store) DeleteJobs(ctx context.Context, jobs []ExpiredJob, partRows int)
 		d.Jobs, d.Rows = in.Jobs, d.Rows+in.Rows
 		return nil
 	})
+	d.Took += took
+	d.Longest = max(d.Longest, took)
 	return d, err
+}
+
+// timedTx is tx, timed from the moment the write transaction began (the
+// connection and the write lock had) to its end.
+func (s *Store) timedTx(ctx context.Context, fn func(*sqlx.Tx) error) (time.Duration, error) {
+	tx, err := s.w.BeginTxx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return time.Since(start), err
+	}
+	err = tx.Commit()
+	return time.Since(start), err
 }
 
 // deleteJobDataPart deletes up to n rows of a job's events, then of its

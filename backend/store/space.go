@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // FreePages is the number of pages on the database's free list: space
@@ -20,21 +21,29 @@ func (s *Store) FreePages(ctx context.Context) (pages, pageSize int64, err error
 
 // IncrementalVacuum moves up to pages free pages to the end of the file
 // and truncates it (auto_vacuum = INCREMENTAL), in one write transaction
-// on the writer's connection; it returns how many pages it freed.
-func (s *Store) IncrementalVacuum(ctx context.Context, pages int) (int, error) {
+// on the writer's connection; it returns how many pages it freed and how
+// long it held the connection (waiting for it not counted).
+func (s *Store) IncrementalVacuum(ctx context.Context, pages int) (int, time.Duration, error) {
+	conn, err := s.w.Connx(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("incremental vacuum: %w", err)
+	}
+	defer conn.Close()
+	start := time.Now()
 	// The pragma frees one page per row it returns: Exec would step once
 	// and free a single page, so the rows are read to the end.
-	rows, err := s.w.QueryContext(ctx, fmt.Sprintf("PRAGMA incremental_vacuum(%d)", max(pages, 1)))
+	rows, err := conn.QueryContext(ctx, fmt.Sprintf("PRAGMA incremental_vacuum(%d)", max(pages, 1)))
 	if err != nil {
-		return 0, fmt.Errorf("incremental vacuum: %w", err)
+		return 0, time.Since(start), fmt.Errorf("incremental vacuum: %w", err)
 	}
-	defer rows.Close()
 	n := 0
 	for rows.Next() {
 		n++
 	}
-	if err := rows.Err(); err != nil {
-		return n, fmt.Errorf("incremental vacuum: %w", err)
+	err = rows.Err()
+	rows.Close()
+	if err != nil {
+		return n, time.Since(start), fmt.Errorf("incremental vacuum: %w", err)
 	}
-	return n, nil
+	return n, time.Since(start), nil
 }

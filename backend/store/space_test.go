@@ -238,12 +238,12 @@ func TestIncrementalVacuumGivesDeletedSpaceBack(t *testing.T) {
 	if err != nil || free < before/2 {
 		t.Fatalf("free pages after deleting every job: %d of %d (%v)", free, before, err)
 	}
-	n, err := s.IncrementalVacuum(ctx, 100)
+	n, _, err := s.IncrementalVacuum(ctx, 100)
 	if err != nil || n != 100 {
 		t.Fatalf("vacuum of 100 pages freed %d (%v)", n, err)
 	}
 	for {
-		n, err := s.IncrementalVacuum(ctx, 1000)
+		n, _, err := s.IncrementalVacuum(ctx, 1000)
 		if err != nil {
 			t.Fatal(err)
 		}
