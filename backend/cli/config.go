@@ -44,6 +44,7 @@ const (
 	kDuration // positive
 	kList     // comma-separated in a flag or variable, a list or such a string in the file
 	kLevel    // a log level
+	kBytes    // a size in bytes, at least 0: 1048576, 512KiB, 1MiB, 1GiB
 )
 
 // setting is one serve setting: a flag, an environment variable and a
@@ -68,6 +69,8 @@ var serveSettings = []setting{
 	{"allowed-hosts", kList, []string{}, "comma-separated host names the server answers to besides loopback ones and its listen address"},
 	{"http-allow", kList, []string{}, "comma-separated CIDRs, IPs or host[:port] the http routine may reach besides public addresses (loopback, private and link-local are refused otherwise)"},
 	{"retention-days", kCount, 0, "delete finished jobs that ended more than this many days ago (0: keep them)"},
+	{"max-output-bytes", kBytes, byteSize(1 << 20), "largest value one routine activation may emit, as JSON; more fails the activation (0: no limit)"},
+	{"memory-limit", kBytes, byteSize(1 << 30), "soft memory limit of the Go runtime (its GC works harder near it and returns freed memory to the OS); not a cap (0: off)"},
 	{"retention-jobs", kCount, 0, "keep at most this many finished jobs, the newest, deleting older ones (0: no limit)"},
 }
 
@@ -104,6 +107,8 @@ func addServeFlags(fs *pflag.FlagSet) {
 			fs.Duration(s.name, s.def.(time.Duration), usage)
 		case kList:
 			fs.StringSlice(s.name, s.def.([]string), usage)
+		case kBytes:
+			fs.String(s.name, s.def.(byteSize).String(), usage)
 		}
 	}
 	fs.String("config", "", "YAML file of settings, keys as the flag names ("+configEnv+")")
@@ -125,6 +130,7 @@ func (c *serveConfig) Duration(name string) time.Duration {
 	return v
 }
 func (c *serveConfig) Strings(name string) []string { v, _ := c.k.Get(name).([]string); return v }
+func (c *serveConfig) Bytes(name string) int64      { v, _ := c.k.Get(name).(byteSize); return int64(v) }
 
 // loadServeConfig merges the settings of fs (parsed), the environment
 // (environ, as os.Environ) and the config file. Every error is a
@@ -326,6 +332,24 @@ func convert(s setting, v any) (any, error) {
 			}
 		}
 		return out, nil
+	case kBytes:
+		switch x := v.(type) {
+		case byteSize:
+			return x, nil
+		case int:
+			if x >= 0 {
+				return byteSize(x), nil
+			}
+		case int64:
+			if x >= 0 {
+				return byteSize(x), nil
+			}
+		case uint64:
+			return byteSize(min(x, 1<<62)), nil
+		case string:
+			return parseByteSize(x)
+		}
+		return nil, errors.New("want a size in bytes, at least 0, such as 1048576, 512KiB, 1MiB or 1GiB")
 	}
 	return nil, fmt.Errorf("unknown kind of setting %q", s.name)
 }
@@ -355,6 +379,9 @@ func (c *serveConfig) print(w io.Writer, asJSON bool) error {
 			if d, ok := v.(time.Duration); ok {
 				v = d.String() // as the flag takes it
 			}
+			if b, ok := v.(byteSize); ok {
+				v = b.String()
+			}
 			out[s.name] = entry{Value: v, Source: c.sources[s.name]}
 		}
 		return printValue(w, out)
@@ -367,6 +394,8 @@ func (c *serveConfig) print(w io.Writer, asJSON bool) error {
 		case string:
 			text = strconv.Quote(v)
 		case time.Duration:
+			text = strconv.Quote(v.String())
+		case byteSize:
 			text = strconv.Quote(v.String())
 		default:
 			text = compactJSON(v)
@@ -384,6 +413,8 @@ func (c *serveConfig) value(s setting) any {
 		return c.Int(s.name)
 	case kDuration:
 		return c.Duration(s.name)
+	case kBytes:
+		return byteSize(c.Bytes(s.name))
 	case kList:
 		if l := c.Strings(s.name); l != nil {
 			return l
@@ -422,3 +453,43 @@ func lookupEnv(environ func() []string, name string) string {
 
 // osEnviron is the process environment (a variable for tests).
 var osEnviron = os.Environ
+
+// byteSize is the value of a kBytes setting.
+type byteSize int64
+
+// String renders the size with the largest binary unit that divides it.
+func (b byteSize) String() string {
+	for _, u := range byteUnits {
+		if b >= u.n && b%u.n == 0 {
+			return strconv.FormatInt(int64(b/u.n), 10) + u.name
+		}
+	}
+	return strconv.FormatInt(int64(b), 10)
+}
+
+var byteUnits = []struct {
+	name string
+	n    byteSize
+}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}}
+
+// parseByteSize reads 1048576, 512KiB, 1MiB, 1GiB (KB, MB, GB, K, M and G
+// are the same binary units).
+func parseByteSize(text string) (byteSize, error) {
+	t := strings.TrimSpace(text)
+	mult := byteSize(1)
+	upper := strings.ToUpper(t)
+	for _, u := range []struct {
+		suffix string
+		n      byteSize
+	}{{"GIB", 1 << 30}, {"MIB", 1 << 20}, {"KIB", 1 << 10}, {"GB", 1 << 30}, {"MB", 1 << 20}, {"KB", 1 << 10}, {"G", 1 << 30}, {"M", 1 << 20}, {"K", 1 << 10}, {"B", 1}} {
+		if strings.HasSuffix(upper, u.suffix) {
+			t, mult = strings.TrimSpace(t[:len(t)-len(u.suffix)]), u.n
+			break
+		}
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/int64(mult) {
+		return 0, fmt.Errorf("want a size in bytes, at least 0, such as 1048576, 512KiB, 1MiB or 1GiB, got %q", text)
+	}
+	return byteSize(n) * mult, nil
+}

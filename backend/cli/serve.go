@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -59,6 +60,7 @@ func serve(ctx context.Context, cfg *serveConfig, logOut io.Writer) error {
 	logger := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: lvl}))
 	slog.SetDefault(logger)
 	server.TuneGC()
+	server.SetMemoryLimit(ctx, cfg.Bytes("memory-limit"))
 	if cfg.file != "" {
 		logger.Info("settings", "config", cfg.file)
 	}
@@ -80,6 +82,8 @@ func serve(ctx context.Context, cfg *serveConfig, logOut io.Writer) error {
 		AllowedHosts: nilIfEmpty(cfg.Strings("allowed-hosts")),
 		HTTPAllow:    nilIfEmpty(cfg.Strings("http-allow")),
 		Retention:    retention(cfg),
+		// 0 in the setting is no limit; in server.Config, the default.
+		MaxOutputBytes: cmp.Or(cfg.Bytes("max-output-bytes"), -1),
 	})
 	if err != nil {
 		return err

@@ -1,8 +1,12 @@
 package server
 
 import (
+	"context"
+	"math"
 	"os"
 	"runtime/debug"
+	"runtime/metrics"
+	"time"
 )
 
 // gcPercent is the server's GOGC. Its live heap is small (tens of MB) while
@@ -17,5 +21,53 @@ const gcPercent = 400
 func TuneGC() {
 	if _, set := os.LookupEnv("GOGC"); !set {
 		debug.SetGCPercent(gcPercent)
+	}
+}
+
+// DefaultMemoryLimit is the soft memory limit serve sets unless told
+// otherwise.
+const DefaultMemoryLimit = 1 << 30
+
+// SetMemoryLimit gives the Go runtime a soft memory limit
+// (debug.SetMemoryLimit), unless the GOMEMLIMIT environment variable
+// chooses one; 0 (or less) turns it off. It is a goal for the collector,
+// not a cap: near the limit the GC runs more often (whatever GOGC says) and
+// the runtime returns freed memory to the OS sooner, but a live heap larger
+// than the limit is not refused, and memory outside the Go heap (scripts'
+// QuickJS runtimes, SQLite's cache) is not counted.
+//
+// Until ctx ends it also returns memory freed after a spike: the runtime's
+// background scavenger gives back only what lies beyond the heap goal, and
+// slowly, so a server that once needed 800 MB for a moment could keep
+// holding it; every few seconds, when more than releaseAbove bytes of the
+// heap are free but still held, debug.FreeOSMemory hands them back.
+func SetMemoryLimit(ctx context.Context, limit int64) {
+	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
+		if limit <= 0 {
+			limit = math.MaxInt64
+		}
+		debug.SetMemoryLimit(limit)
+	}
+	go releaseAfterSpikes(ctx, 5*time.Second)
+}
+
+// releaseAbove is the free-but-held heap memory worth a FreeOSMemory (which
+// runs a full collection).
+const releaseAbove = 64 << 20
+
+func releaseAfterSpikes(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/free:bytes"}}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		metrics.Read(sample)
+		if sample[0].Value.Kind() == metrics.KindUint64 && sample[0].Value.Uint64() > releaseAbove {
+			debug.FreeOSMemory()
+		}
 	}
 }

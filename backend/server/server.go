@@ -73,6 +73,10 @@ type Config struct {
 	// Retention deletes finished jobs past an age or beyond a count in the
 	// background (retention.go); zero keeps every job.
 	Retention store.RetentionPolicy
+	// MaxOutputBytes bounds the value one activation may emit, as JSON
+	// (engine.Options.MaxOutputBytes): 0 is the engine's default, 1 MiB;
+	// negative, no limit.
+	MaxOutputBytes int64
 }
 
 // Server is a running Switchyard instance.
@@ -133,7 +137,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		DBFile:       filepath.Join(cfg.DataDir, store.FileName),
 	})
 	st.Writer.ObserveBatches(m.BatchWritten)
-	eng = engine.New(reg, bus, engine.Options{MaxConcurrent: cfg.MaxConcurrent, Logger: cfg.Logger, Hooks: dbg, Observer: m,
+	eng = engine.New(reg, bus, engine.Options{MaxConcurrent: cfg.MaxConcurrent, Logger: cfg.Logger, Hooks: dbg, Observer: m, MaxOutputBytes: cfg.MaxOutputBytes,
 		Throttle: func(ctx context.Context) error { return st.Writer.WaitBacklog(ctx, maxEventBacklog) }})
 	dbg.Attach(eng)
 
