@@ -1,7 +1,8 @@
 package ws
 
 import (
-	"fmt"
+	"encoding/binary"
+	"net"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -9,6 +10,8 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/olahol/melody"
+
+	"github.com/switchyard/switchyard/backend/events"
 )
 
 // protocol is the wire protocol of an endpoint.
@@ -27,37 +30,53 @@ const CloseLagging = 4008
 type client struct {
 	srv   *Server
 	s     *melody.Session
+	conn  *frameConn // the connection, as hijacked; the client's messages are written to it directly
 	proto protocol
 	topic *topic
-	since int64 // replay starts after this seq (job endpoints)
+	since events.Pos // replay starts after this message (job endpoints)
 
-	// Outgoing messages: up to melodySlots are handed to melody's
-	// session buffer; the rest wait in queue, fed to melody as it writes.
+	// Outgoing messages wait in queue; one writer goroutine at a time
+	// (started when messages arrive, gone when the queue is empty) writes
+	// them in batches, each batch in as few syscalls as its size allows.
 	// A client whose queue exceeds QueueSize is closed as lagging.
 	qmu      sync.Mutex
-	inflight []int64 // seqs of the messages in melody's buffer, oldest first
 	queue    []outMsg
-	sent     chan struct{} // signalled after each written message
+	writing  bool          // a writer goroutine is running
+	inBatch  int           // messages the writer took and is writing
+	written  events.Pos    // the newest positioned message written
+	closeReq *closeReq     // a close to write once what the writer holds is written
+	sent     chan struct{} // signalled after each written batch
 	done     chan struct{} // closed when the connection is gone
 	doneOnce sync.Once
 	closing  atomic.Bool
-	handed   int64 // newest event whose messages are all in melody's buffer (guarded by qmu)
 
 	// Guarded by topic.mu. Until the replay has caught up (live), the
 	// topic only notes the newest event seq the client missed per job;
-	// the replay then reads those from the log. last is the newest event
-	// seq sent per job.
+	// the replay then reads those from the log. last is the position the
+	// client has everything up to, per job.
 	live   bool
 	missed map[string]int64
-	last   map[string]int64
+	last   map[string]events.Pos
 
 	filterMu sync.Mutex
 	filter   map[string]bool // seed 004 subscription; nil means everything
+
+	// Read by melody's reader goroutine only.
+	limit rateLimit
 }
 
-func newClient(srv *Server, proto protocol, since int64) *client {
-	return &client{srv: srv, proto: proto, since: since, sent: make(chan struct{}, 1),
-		done: make(chan struct{}), last: map[string]int64{}, missed: map[string]int64{}}
+// closeReq is a close frame to send: code and the reason, which may name
+// the position to resume from (known only once the last batch is written).
+type closeReq struct {
+	code   int
+	reason func(written events.Pos) string
+}
+
+func newClient(srv *Server, proto protocol, since events.Pos) *client {
+	c := &client{srv: srv, proto: proto, since: since, written: since, sent: make(chan struct{}, 1),
+		done: make(chan struct{}), last: map[string]events.Pos{}, missed: map[string]int64{}}
+	c.limit.init(srv.cfg.MessageRate, srv.cfg.MessageBurst)
+	return c
 }
 
 // alwaysSent are seed 004 messages no subscription filters out.
@@ -79,80 +98,109 @@ func (c *client) wants(typ string) bool {
 	return c.filter == nil || c.filter[typ]
 }
 
-// melodySlots is how many messages sit in melody's session buffer at once.
-// The buffer is allocated per connection, so it is kept small; bursts wait
-// in the client's own queue, which costs nothing while idle.
-const melodySlots = 16
-
-// outMsg is a queued message; seq, if not 0, is the event it completes.
+// outMsg is a queued message; pos, if not zero, is its stream position.
 type outMsg struct {
 	data []byte
-	seq  int64
+	pos  events.Pos
 }
 
-// send queues one message; seq is the event seq the message completes (0
-// for none). A client whose queue is full is closed as lagging: it is never
-// sent a stream with holes.
-func (c *client) send(data []byte, seq int64) bool {
+// send queues one message without a position (replies, heartbeats).
+func (c *client) send(data []byte) bool { return c.enqueue(outMsg{data: data}) }
+
+// enqueue queues messages in order. A client whose queue would pass
+// QueueSize is closed as lagging: it is never sent a stream with holes.
+func (c *client) enqueue(msgs ...outMsg) bool {
+	if len(msgs) == 0 {
+		return true
+	}
 	if c.closing.Load() {
 		return false
 	}
 	c.qmu.Lock()
-	if len(c.inflight) < melodySlots && len(c.queue) == 0 {
-		// Written under qmu (melody's Write never blocks), so a message
-		// moved from the queue by onSent can never be overtaken.
-		err := c.handToMelody(data, seq)
-		c.qmu.Unlock()
-		return err == nil
-	}
-	if len(c.queue) >= c.srv.cfg.QueueSize {
-		c.closeLaggingLocked()
-		c.qmu.Unlock()
+	defer c.qmu.Unlock()
+	if c.closing.Load() {
 		return false
 	}
-	c.queue = append(c.queue, outMsg{data, seq})
-	c.qmu.Unlock()
+	if len(c.queue)+len(msgs) > c.srv.cfg.QueueSize {
+		c.closeLaggingLocked()
+		return false
+	}
+	c.queue = append(c.queue, msgs...)
+	c.startWriterLocked()
 	return true
 }
 
-// handToMelody puts a message into melody's session buffer. Called with qmu.
-func (c *client) handToMelody(data []byte, seq int64) error {
-	c.inflight = append(c.inflight, seq)
-	if seq > 0 {
-		c.handed = seq
+func (c *client) startWriterLocked() {
+	if !c.writing && c.conn != nil {
+		c.writing = true
+		go c.writeLoop()
 	}
-	return c.s.Write(data)
+}
+
+// writeLoop writes queued messages until the queue is empty, then a
+// requested close, if any.
+func (c *client) writeLoop() {
+	var batch []outMsg
+	for {
+		c.qmu.Lock()
+		if len(c.queue) == 0 {
+			req := c.closeReq
+			c.closeReq = nil
+			c.writing, c.inBatch = false, 0
+			written := c.written
+			c.qmu.Unlock()
+			if req != nil {
+				payload := websocket.FormatCloseMessage(req.code, req.reason(written))
+				_ = c.conn.writeControl(websocket.CloseMessage, payload, c.srv.cfg.WriteTimeout)
+				_ = c.conn.Close()
+			}
+			return
+		}
+		batch, c.queue = c.queue, batch[:0]
+		c.inBatch = len(batch)
+		c.qmu.Unlock()
+
+		err := c.conn.writeText(batch, c.srv.cfg.WriteTimeout)
+		var newest events.Pos
+		for i := len(batch) - 1; i >= 0; i-- {
+			if !batch[i].pos.IsZero() {
+				newest = batch[i].pos
+				break
+			}
+		}
+		c.srv.stats.sent.Add(int64(len(batch)))
+		clear(batch)
+		if cap(batch) > 4096 {
+			batch = nil // release a burst's memory
+		}
+		c.qmu.Lock()
+		if !newest.IsZero() && err == nil {
+			c.written = newest
+		}
+		c.inBatch = 0
+		if err != nil {
+			c.queue, c.closeReq, c.writing = nil, nil, false
+			c.closing.Store(true)
+		}
+		c.qmu.Unlock()
+		select {
+		case c.sent <- struct{}{}:
+		default:
+		}
+		if err != nil {
+			// A peer that does not read for WriteTimeout (or is gone) is
+			// dropped without a close frame.
+			_ = c.conn.Close()
+			return
+		}
+	}
 }
 
 // backlog is the number of messages not yet written to the connection.
 func (c *client) backlog() int {
 	c.qmu.Lock()
 	defer c.qmu.Unlock()
-	return len(c.inflight) + len(c.queue)
-}
-
-// onSent is melody's notification that a message was written: the next
-// queued message moves into melody's buffer.
-func (c *client) onSent() {
-	c.srv.stats.sent.Add(1)
-	c.qmu.Lock()
-	if len(c.inflight) > 0 {
-		c.inflight = c.inflight[1:]
-	}
-	if len(c.queue) > 0 && !c.closing.Load() {
-		next := c.queue[0]
-		_ = c.handToMelody(next.data, next.seq)
-		c.queue[0] = outMsg{}
-		c.queue = c.queue[1:]
-		if len(c.queue) == 0 {
-			c.queue = nil // release the burst's memory
-		}
-	}
-	c.qmu.Unlock()
-	select {
-	case c.sent <- struct{}{}:
-	default:
-	}
+	return len(c.queue) + c.inBatch
 }
 
 // deliver hands the frames of one event (or a metrics frame) to the client.
@@ -161,54 +209,57 @@ func (c *client) deliver(frames []frame) {
 		return
 	}
 	if !c.live {
-		if f := frames[0]; f.event && f.seq > c.missed[f.jobID] {
-			c.missed[f.jobID] = f.seq
+		if f := frames[0]; !f.pos.IsZero() && f.pos.Seq > c.missed[f.jobID] {
+			c.missed[f.jobID] = f.pos.Seq
 		}
 		return
 	}
-	f0 := frames[0]
-	if f0.event && f0.seq <= c.last[f0.jobID] {
-		return // the replay already sent this event
-	}
-	if c.sendFrames(frames, false) && f0.event {
-		c.last[f0.jobID] = f0.seq
-	}
+	var stack [4]outMsg
+	msgs := c.pick(stack[:0], frames)
+	c.enqueue(msgs...)
 }
 
-// sendFrames sends the frames the client subscribed to. With paced (the
-// replay), it waits while the client's queue is half full, so a replay of
-// any length never overflows it, and gives up (closing the client as
-// lagging) if the client reads nothing for WriteTimeout.
-func (c *client) sendFrames(frames []frame, paced bool) bool {
-	lastWanted := -1
-	for i, f := range frames {
-		if c.wants(f.typ) {
-			lastWanted = i
-		}
+// pick appends the messages of one event's frames the client is due: those
+// it subscribed to and has not had (a position after last), and advances
+// last past the event.
+func (c *client) pick(out []outMsg, frames []frame) []outMsg {
+	if len(frames) == 0 {
+		return out
 	}
-	for i, f := range frames[:lastWanted+1] {
-		if !c.wants(f.typ) {
-			continue
-		}
-		for paced && c.backlog() >= c.srv.cfg.QueueSize/2 {
-			select {
-			case <-c.sent:
-			case <-c.done:
-				return false
-			case <-time.After(c.srv.cfg.WriteTimeout):
-				c.closeLagging()
-				return false
+	for _, f := range frames {
+		if !f.pos.IsZero() {
+			last := c.last[f.jobID]
+			if !last.Less(f.pos) {
+				continue // sent already, or before the client's since
 			}
 		}
-		var seq int64
-		if i == lastWanted && f.event {
-			seq = f.seq
+		if c.wants(f.typ) {
+			out = append(out, outMsg{data: f.data, pos: f.pos})
 		}
-		if !c.send(f.data, seq) {
+	}
+	if f := frames[0]; !f.pos.IsZero() {
+		if end := events.After(f.pos.Seq); c.last[f.jobID].Less(end) {
+			c.last[f.jobID] = end
+		}
+	}
+	return out
+}
+
+// waitRoom waits (for the replay) while the client's queue is half full,
+// so a replay of any length never overflows it; it gives up, closing the
+// client as lagging, if the client reads nothing for WriteTimeout.
+func (c *client) waitRoom() bool {
+	for c.backlog() >= c.srv.cfg.QueueSize/2 {
+		select {
+		case <-c.sent:
+		case <-c.done:
+			return false
+		case <-time.After(c.srv.cfg.WriteTimeout):
+			c.closeLagging()
 			return false
 		}
 	}
-	return true
+	return !c.closing.Load()
 }
 
 // closeLagging closes the connection with a reason the client can act on.
@@ -221,29 +272,172 @@ func (c *client) closeLagging() {
 	c.closeLaggingLocked()
 }
 
-// closeLaggingLocked queues a close frame behind the messages already in
-// melody's buffer (never more than melodySlots, so the buffer always has
-// room for it); nothing more is queued after it. The reason names the newest
-// event the client will have received in full. A client that reads nothing
-// is dropped by melody's write deadline. Called with qmu.
+// closeLaggingLocked drops what is queued and has the writer send a close
+// frame once the batch it is writing is out; nothing more is queued after
+// it. The reason names the position of the newest message the client will
+// have received, so ?since= with it loses nothing. A client that reads
+// nothing is dropped when the write times out. Called with qmu.
 func (c *client) closeLaggingLocked() {
 	if !c.closing.CompareAndSwap(false, true) {
 		return
 	}
 	c.srv.stats.lagging.Add(1)
 	c.queue = nil
-	reason := "lagging: reconnect with ?since=<last seq you received>"
-	if c.topic.key.kind == topicJob {
-		reason = fmt.Sprintf("lagging: reconnect with ?since=%d", c.handed)
+	job := c.topic.key.kind == topicJob
+	c.closeReq = &closeReq{code: CloseLagging, reason: func(written events.Pos) string {
+		if job {
+			return "lagging: reconnect with ?since=" + sinceText(written)
+		}
+		return "lagging: reconnect with ?since=<last seq you received>"
+	}}
+	if c.s != nil {
+		c.srv.cfg.Logger.Info("closing lagging websocket client", "remote", c.s.RemoteAddr().String(), "path", c.s.Request.URL.Path)
 	}
-	c.srv.cfg.Logger.Info("closing lagging websocket client", "remote", c.s.RemoteAddr().String(), "path", c.s.Request.URL.Path)
-	if err := c.s.CloseWithMsg(websocket.FormatCloseMessage(CloseLagging, reason)); err != nil {
-		_ = c.s.WebsocketConnection().Close()
+	c.startWriterLocked()
+}
+
+// closeWith has the writer send what is queued, then a close frame.
+func (c *client) closeWith(code int, reason string) {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	if !c.closing.CompareAndSwap(false, true) {
+		return
 	}
+	c.closeReq = &closeReq{code: code, reason: func(events.Pos) string { return reason }}
+	c.startWriterLocked()
+}
+
+// sinceText is p as a since ("0" for the start of the stream).
+func sinceText(p events.Pos) string {
+	if p.Seq == 0 {
+		return "0"
+	}
+	return p.String()
 }
 
 func (c *client) gone() {
 	c.doneOnce.Do(func() { close(c.done) })
+}
+
+// frameConn is a hijacked connection whose text messages the client's
+// writer frames itself: a batch of messages becomes one buffer of frames,
+// written with one syscall per 64 KiB instead of one per message. gorilla
+// still writes the handshake and the control frames melody and the peer
+// cause (pings, pong replies, closes) through Write; each of those is one
+// whole frame in one call, and mu keeps frames from interleaving.
+type frameConn struct {
+	net.Conn
+	mu sync.Mutex
+}
+
+// Write implements net.Conn for gorilla's writes.
+func (f *frameConn) Write(p []byte) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.Conn.Write(p)
+}
+
+const flushAt = 64 << 10
+
+var frameBufs = sync.Pool{New: func() any { b := make([]byte, 0, flushAt+1024); return &b }}
+
+// writeText writes each message as one final, unmasked text frame (RFC
+// 6455 §5.2; servers do not mask).
+func (f *frameConn) writeText(msgs []outMsg, timeout time.Duration) error {
+	bp := frameBufs.Get().(*[]byte)
+	buf := (*bp)[:0]
+	f.mu.Lock()
+	defer func() {
+		f.mu.Unlock()
+		if cap(buf) <= 4*flushAt {
+			*bp = buf[:0]
+			frameBufs.Put(bp)
+		}
+	}()
+	if err := f.Conn.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
+		return err
+	}
+	for _, m := range msgs {
+		buf = appendFrameHeader(buf, websocket.TextMessage, len(m.data))
+		if len(m.data) >= flushAt { // large: no copy
+			if _, err := (&net.Buffers{buf, m.data}).WriteTo(f.Conn); err != nil {
+				return err
+			}
+			buf = buf[:0]
+			continue
+		}
+		buf = append(buf, m.data...)
+		if len(buf) >= flushAt {
+			if _, err := f.Conn.Write(buf); err != nil {
+				return err
+			}
+			buf = buf[:0]
+		}
+	}
+	if len(buf) > 0 {
+		if _, err := f.Conn.Write(buf); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeControl writes one control frame (payload ≤ 125 bytes).
+func (f *frameConn) writeControl(op int, payload []byte, timeout time.Duration) error {
+	if len(payload) > 125 {
+		payload = payload[:125]
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.Conn.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
+		return err
+	}
+	_, err := f.Conn.Write(append(appendFrameHeader(make([]byte, 0, 2+len(payload)), op, len(payload)), payload...))
+	return err
+}
+
+func appendFrameHeader(b []byte, op, n int) []byte {
+	b = append(b, 0x80|byte(op)) // FIN
+	switch {
+	case n < 126:
+		return append(b, byte(n))
+	case n <= 0xFFFF:
+		return binary.BigEndian.AppendUint16(append(b, 126), uint16(n))
+	default:
+		return binary.BigEndian.AppendUint64(append(b, 127), uint64(n))
+	}
+}
+
+// rateLimit is a token bucket over the messages a client sends.
+type rateLimit struct {
+	rate, burst float64
+	tokens      float64
+	at          time.Time
+	over        bool // the client is over the limit (told once per episode)
+}
+
+func (l *rateLimit) init(rate, burst int) {
+	l.rate, l.burst, l.tokens = float64(rate), float64(burst), float64(burst)
+}
+
+// allow takes a token for a message received now; exceeded is true for the
+// first message refused since the client was last within the limit.
+func (l *rateLimit) allow(now time.Time) (ok, exceeded bool) {
+	if l.rate <= 0 {
+		return true, false
+	}
+	if !l.at.IsZero() {
+		l.tokens = min(l.burst, l.tokens+now.Sub(l.at).Seconds()*l.rate)
+	}
+	l.at = now
+	if l.tokens >= 1 {
+		l.tokens--
+		l.over = false
+		return true, false
+	}
+	first := !l.over
+	l.over = true
+	return false, first
 }
 
 // subscribe applies a seed 004 subscription request and returns the

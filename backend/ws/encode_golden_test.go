@@ -61,17 +61,20 @@ func goldenText(strip bool) string {
 	var b strings.Builder
 	for _, job := range goldenJobs() {
 		s000, s004 := newSeed000(), &seed004{}
+		var fb frameBuf
 		for i := range job {
 			ev := &job[i]
-			for _, f := range s000.encode(ev) {
-				fmt.Fprintf(&b, "000 %d %s %v %s\n", f.seq, f.typ, f.event, cleanData(f.data, strip))
+			s000.encode(ev, &fb)
+			for _, f := range fb.take() {
+				fmt.Fprintf(&b, "000 %s %s\n", f.typ, cleanData(f.data, strip))
 			}
-			for _, f := range s004.encode(ev) {
-				fmt.Fprintf(&b, "004 %d %s %v %s\n", f.seq, f.typ, f.event, cleanData(f.data, strip))
+			s004.encode(ev, &fb)
+			for _, f := range fb.take() {
+				fmt.Fprintf(&b, "004 %s %s\n", f.typ, cleanData(f.data, strip))
 			}
 		}
 		f := s004.metricsFrame(job[0].JobID, job[len(job)-1].Time.Add(time.Second))
-		fmt.Fprintf(&b, "004 %d %s %v %s\n", f.seq, f.typ, f.event, cleanData(f.data, strip))
+		fmt.Fprintf(&b, "004 %s %s\n", f.typ, cleanData(f.data, strip))
 	}
 	return b.String()
 }

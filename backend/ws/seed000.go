@@ -1,6 +1,7 @@
 package ws
 
 import (
+	"slices"
 	"time"
 
 	"github.com/switchyard/switchyard/backend/events"
@@ -24,93 +25,169 @@ func newSeed000() *seed000 {
 	return &seed000{started: map[int64]time.Time{}, outputs: map[int64]any{}, emits: map[int64]map[string]int{}}
 }
 
-func (e *seed000) encode(ev *events.Event) []frame {
+// encode appends the messages of ev to fb. Every event type yields the
+// same number of messages whatever the state, so an event's parts are the
+// same on every stream of the job (docs/streams.md, "Positions").
+func (e *seed000) encode(ev *events.Event, fb *frameBuf) {
 	if ev.Progress != 0 {
 		e.progress = ev.Progress
 	}
-	ts := epochSeconds(ev.Time)
-	msg := func(typ string, o obj) frame {
-		head := obj{{"type", typ}, {"execution_id", ev.JobID}}
-		tail := obj{{"timestamp", ts}, {"seq", ev.Seq}}
-		return frame{jobID: ev.JobID, seq: ev.Seq, typ: typ, event: true, data: append(append(head, o...), tail...).json()}
-	}
-	status := func(s, state string) frame {
-		data := obj{{"progress", e.progress}, {"current_node", nilIfEmpty(e.current)}}
-		if state != "" {
-			data = append(data, kv{"state", state})
-		}
-		return msg("status", obj{{"status", s}, {"data", data}})
-	}
-	node := func(status string, output, errText any, completed any) frame {
-		started := any(nil)
-		if t, ok := e.started[ev.ActivationID]; ok {
-			started = epochSeconds(t)
-		}
-		state := obj{
-			{"status", status}, {"output", output}, {"error", errText},
-			{"started_at", started}, {"completed_at", completed},
-		}
-		if n := e.emits[ev.ActivationID]; len(n) > 0 && completed != nil {
-			state = append(state, kv{"emitted", n})
-		}
-		return msg("node_update", obj{{"node_id", ev.RoutineID}, {"node_state", state}})
-	}
+	fb.begin(ev)
 	switch ev.Type {
 	case events.JobStarted:
-		if entry, ok := field(ev.Data, "entry_routine").(string); ok {
+		if entry, ok := dataMap(ev.Data)["entry_routine"].(string); ok {
 			e.current = entry // the first node to run
 		}
-		return []frame{status("running", "")}
+		e.status(fb, "running", "")
 	case events.RoutineStarted:
 		e.current = ev.RoutineID
 		e.started[ev.ActivationID] = ev.Time
-		return []frame{node("running", nil, nil, nil)}
+		e.node(fb, "running", nil, "", false)
 	case events.EventEmit:
-		e.outputs[ev.ActivationID] = ev.Data
+		e.outputs[ev.ActivationID] = owned(ev.Data)
 		n := e.emits[ev.ActivationID]
 		if n == nil {
 			n = map[string]int{}
 			e.emits[ev.ActivationID] = n
 		}
 		n[ev.Event]++
-		return nil
 	case events.RoutineCompleted:
 		out := e.outputs[ev.ActivationID]
 		if ev.Data != nil {
 			out = ev.Data
 		}
-		f := node("completed", out, nil, ts)
+		e.node(fb, "completed", out, "", true)
 		e.forget(ev.ActivationID)
-		return []frame{f, status("running", "")}
+		e.status(fb, "running", "")
 	case events.RoutineFailed:
 		if ev.Status == "retrying" {
-			return nil
+			return
 		}
-		f := node("failed", nil, ev.Error, ts)
+		e.node(fb, "failed", nil, ev.Error, true)
 		e.forget(ev.ActivationID)
-		return []frame{f}
 	case events.Log:
-		return []frame{msg("log", obj{{"log", obj{
-			{"level", ev.Level}, {"message", ev.Message}, {"node_id", nilIfEmpty(ev.RoutineID)}, {"timestamp", ts},
-		}}})}
+		at := fb.open("log", "execution_id")
+		fb.raw(`,"log":{"level":`)
+		fb.str(ev.Level)
+		fb.raw(`,"message":`)
+		fb.str(ev.Message)
+		fb.raw(`,"node_id":`)
+		fb.strOrNull(ev.RoutineID)
+		fb.raw(`,"timestamp":`)
+		fb.epoch(ev.Time)
+		fb.raw(`}`)
+		e.tail(fb, at, "log")
 	case events.JobPaused:
-		return []frame{status("running", "paused")}
+		e.status(fb, "running", "paused")
 	case events.JobResumed:
-		return []frame{status("running", "running")}
+		e.status(fb, "running", "running")
 	case events.JobCompleted:
 		e.progress = 1
-		return []frame{status("completed", ""), msg("completion", obj{{"result", obj{
-			{"status", "completed"}, {"output", field(ev.Data, "result")},
-			{"nodes_completed", num(field(ev.Data, "nodes_completed"))},
-			{"nodes_failed", num(field(ev.Data, "nodes_failed"))},
-			{"duration", ev.Duration},
-		}}})}
+		e.status(fb, "completed", "")
+		d := dataMap(ev.Data)
+		at := fb.open("completion", "execution_id")
+		fb.raw(`,"result":{"status":"completed","output":`)
+		fb.val(d["result"])
+		fb.raw(`,"nodes_completed":`)
+		fb.float(num(d["nodes_completed"]))
+		fb.raw(`,"nodes_failed":`)
+		fb.float(num(d["nodes_failed"]))
+		fb.raw(`,"duration":`)
+		fb.float(ev.Duration)
+		fb.raw(`}`)
+		e.tail(fb, at, "completion")
 	case events.JobFailed:
-		return []frame{status("failed", ""), msg("error", obj{{"error", ev.Error}})}
+		e.status(fb, "failed", "")
+		e.errorMsg(fb, ev.Error)
 	case events.JobCancelled:
-		return []frame{status("failed", "cancelled"), msg("error", obj{{"error", "Job cancelled"}})}
+		e.status(fb, "failed", "cancelled")
+		e.errorMsg(fb, "Job cancelled")
 	}
-	return nil
+}
+
+// tail ends a message: its timestamp, seq and pos.
+func (e *seed000) tail(fb *frameBuf, at int, typ string) {
+	fb.raw(`,"timestamp":`)
+	fb.epoch(fb.ev.Time)
+	fb.closeEvent(at, typ)
+}
+
+func (e *seed000) status(fb *frameBuf, status, state string) {
+	at := fb.open("status", "execution_id")
+	fb.raw(`,"status":`)
+	fb.str(status)
+	fb.raw(`,"data":{"progress":`)
+	fb.float(e.progress)
+	fb.raw(`,"current_node":`)
+	fb.strOrNull(e.current)
+	if state != "" {
+		fb.raw(`,"state":`)
+		fb.str(state)
+	}
+	fb.raw(`}`)
+	e.tail(fb, at, "status")
+}
+
+func (e *seed000) node(fb *frameBuf, status string, output any, errText string, ended bool) {
+	ev := fb.ev
+	at := fb.open("node_update", "execution_id")
+	fb.raw(`,"node_id":`)
+	fb.str(ev.RoutineID)
+	fb.raw(`,"node_state":{"status":`)
+	fb.str(status)
+	fb.raw(`,"output":`)
+	fb.val(output)
+	fb.raw(`,"error":`)
+	if status == "failed" {
+		fb.str(errText)
+	} else {
+		fb.raw("null")
+	}
+	fb.raw(`,"started_at":`)
+	if t, ok := e.started[ev.ActivationID]; ok {
+		fb.epoch(t)
+	} else {
+		fb.raw("null")
+	}
+	fb.raw(`,"completed_at":`)
+	if ended {
+		fb.epoch(ev.Time)
+	} else {
+		fb.raw("null")
+	}
+	if n := e.emits[ev.ActivationID]; len(n) > 0 && ended {
+		fb.raw(`,"emitted":`)
+		appendCounts(fb, n)
+	}
+	fb.raw(`}`)
+	e.tail(fb, at, "node_update")
+}
+
+func (e *seed000) errorMsg(fb *frameBuf, text string) {
+	at := fb.open("error", "execution_id")
+	fb.raw(`,"error":`)
+	fb.str(text)
+	e.tail(fb, at, "error")
+}
+
+// appendCounts writes counts by name as a JSON object, keys sorted.
+func appendCounts(fb *frameBuf, n map[string]int) {
+	var stack [8]string
+	keys := stack[:0]
+	for k := range n {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	fb.raw("{")
+	for i, k := range keys {
+		if i > 0 {
+			fb.raw(",")
+		}
+		fb.str(k)
+		fb.raw(":")
+		fb.int(int64(n[k]))
+	}
+	fb.raw("}")
 }
 
 func (e *seed000) forget(activation int64) {

@@ -1,7 +1,6 @@
 package ws
 
 import (
-	"strconv"
 	"time"
 
 	"github.com/switchyard/switchyard/backend/events"
@@ -21,91 +20,226 @@ type metrics struct {
 	ended            bool
 }
 
-func (e *seed004) encode(ev *events.Event) []frame {
+// encode appends the messages of ev to fb (a job's end also yields a
+// metrics message, which is not part of the event: it carries no pos).
+func (e *seed004) encode(ev *events.Event, fb *frameBuf) {
 	m := &e.metrics
 	m.events = ev.Seq // seq is gap-free from 1
 	m.lastSeq = ev.Seq
-	ts := iso(ev.Time)
-	msg := func(typ string, o obj) frame {
-		head := obj{{"type", typ}, {"job_id", ev.JobID}}
-		return frame{jobID: ev.JobID, seq: ev.Seq, typ: typ, event: true,
-			data: append(append(head, o...), kv{"timestamp", ts}, kv{"seq", ev.Seq}).json()}
-	}
-	execEvent := func(eventType string, data obj) frame {
-		return msg("execution_event", obj{{"event", obj{
-			{"event_id", "evt_" + strconv.FormatInt(ev.Seq, 10)}, {"routine_id", ev.RoutineID},
-			{"event_type", eventType}, {"timestamp", ts}, {"data", data},
-		}}})
-	}
+	fb.begin(ev)
 	switch ev.Type {
 	case events.JobStarted:
 		m.start = ev.Time
-		return []frame{msg(ev.Type, obj{{"flow_id", ev.FlowID}, {"data", obj{
-			{"entry_routine", field(ev.Data, "entry_routine")}, {"params", field(ev.Data, "params")},
-		}}})}
+		d := dataMap(ev.Data)
+		at := e.open(fb, ev.Type)
+		e.flowID(fb)
+		fb.raw(`,"data":{"entry_routine":`)
+		fb.val(d["entry_routine"])
+		fb.raw(`,"params":`)
+		fb.val(d["params"])
+		fb.raw(`}`)
+		e.tail(fb, at, ev.Type)
 	case events.JobCompleted:
 		m.end, m.ended = ev.Time, true
-		return []frame{msg(ev.Type, obj{{"flow_id", ev.FlowID}, {"data", obj{
-			{"duration", ev.Duration}, {"total_events", ev.Seq},
-		}}}), e.metricsFrame(ev.JobID, ev.Time)}
+		at := e.open(fb, ev.Type)
+		e.flowID(fb)
+		fb.raw(`,"data":{"duration":`)
+		fb.float(ev.Duration)
+		fb.raw(`,"total_events":`)
+		fb.int(ev.Seq)
+		fb.raw(`}`)
+		e.tail(fb, at, ev.Type)
+		fb.add(e.metricsFrame(ev.JobID, ev.Time))
 	case events.JobFailed:
 		m.end, m.ended = ev.Time, true
-		return []frame{msg(ev.Type, obj{{"flow_id", ev.FlowID}, {"data", obj{
-			{"error", ev.Error}, {"error_type", field(ev.Data, "error_type")}, {"routine_id", nilIfEmpty(ev.RoutineID)},
-		}}}), e.metricsFrame(ev.JobID, ev.Time)}
+		d := dataMap(ev.Data)
+		at := e.open(fb, ev.Type)
+		e.flowID(fb)
+		fb.raw(`,"data":{"error":`)
+		fb.str(ev.Error)
+		fb.raw(`,"error_type":`)
+		fb.val(d["error_type"])
+		fb.raw(`,"routine_id":`)
+		fb.strOrNull(ev.RoutineID)
+		fb.raw(`}`)
+		e.tail(fb, at, ev.Type)
+		fb.add(e.metricsFrame(ev.JobID, ev.Time))
 	case events.JobCancelled:
 		m.end, m.ended = ev.Time, true
-		return []frame{msg(ev.Type, obj{{"data", obj{{"reason", field(ev.Data, "reason")}}}}), e.metricsFrame(ev.JobID, ev.Time)}
+		e.reason(fb)
+		fb.add(e.metricsFrame(ev.JobID, ev.Time))
 	case events.JobPaused:
-		return []frame{msg(ev.Type, obj{{"data", obj{{"reason", field(ev.Data, "reason")}}}})}
+		e.reason(fb)
 	case events.JobResumed:
-		return []frame{msg(ev.Type, nil)}
+		e.tail(fb, e.open(fb, ev.Type), ev.Type)
 	case events.RoutineStarted:
 		m.slotCalls++
-		return []frame{
-			msg(ev.Type, obj{{"routine_id", ev.RoutineID}, {"data", obj{{"slot_name", ev.Slot}, {"event_data", ev.Data}}}}),
-			execEvent("slot_call", obj{{"slot_name", ev.Slot}, {"arguments", ev.Data}}),
-		}
+		at := e.open(fb, ev.Type)
+		fb.raw(`,"routine_id":`)
+		fb.str(ev.RoutineID)
+		fb.raw(`,"data":{"slot_name":`)
+		fb.str(ev.Slot)
+		fb.raw(`,"event_data":`)
+		fb.val(ev.Data)
+		fb.raw(`}`)
+		e.tail(fb, at, ev.Type)
+		at = e.execEvent(fb, "slot_call")
+		fb.raw(`{"slot_name":`)
+		fb.str(ev.Slot)
+		fb.raw(`,"arguments":`)
+		fb.val(ev.Data)
+		fb.raw(`}}`)
+		e.tail(fb, at, "execution_event")
 	case events.EventEmit:
 		m.emits++
-		return []frame{execEvent("event_emit", obj{{"event_name", ev.Event}, {"event_data", ev.Data}})}
+		at := e.execEvent(fb, "event_emit")
+		fb.raw(`{"event_name":`)
+		fb.str(ev.Event)
+		fb.raw(`,"event_data":`)
+		fb.val(ev.Data)
+		fb.raw(`}}`)
+		e.tail(fb, at, "execution_event")
 	case events.RoutineCompleted:
-		return []frame{msg(ev.Type, obj{{"routine_id", ev.RoutineID}, {"data", obj{
-			{"duration", ev.Duration}, {"events_emitted", ev.Emitted},
-		}}})}
+		at := e.open(fb, ev.Type)
+		fb.raw(`,"routine_id":`)
+		fb.str(ev.RoutineID)
+		fb.raw(`,"data":{"duration":`)
+		fb.float(ev.Duration)
+		fb.raw(`,"events_emitted":`)
+		fb.int(int64(ev.Emitted))
+		fb.raw(`}`)
+		e.tail(fb, at, ev.Type)
 	case events.RoutineFailed:
-		data := obj{{"error", ev.Error}, {"error_type", ev.ErrorType}, {"slot_name", ev.Slot}}
-		if ev.Status == "retrying" {
-			data = append(data, kv{"attempt", ev.Attempt}, kv{"retrying", true})
-		}
-		return []frame{msg(ev.Type, obj{{"routine_id", ev.RoutineID}, {"data", data}}), execEvent("error", data)}
+		at := e.open(fb, ev.Type)
+		fb.raw(`,"routine_id":`)
+		fb.str(ev.RoutineID)
+		fb.raw(`,"data":`)
+		e.failure(fb)
+		e.tail(fb, at, ev.Type)
+		at = e.execEvent(fb, "error")
+		e.failure(fb)
+		fb.raw(`}`)
+		e.tail(fb, at, "execution_event")
 	case events.BreakpointHit:
-		bp, _ := field(ev.Data, "breakpoint").(map[string]any)
-		return []frame{msg(ev.Type, obj{
-			{"breakpoint", obj{
-				{"breakpoint_id", bp["breakpoint_id"]}, {"type", bp["type"]}, {"routine_id", bp["routine_id"]},
-				{"slot_name", bp["slot_name"]}, {"event_name", bp["event_name"]},
-			}},
-			{"context", obj{{"routine_id", ev.RoutineID}, {"variables", field(ev.Data, "variables")}}},
-			{"pause_id", field(ev.Data, "pause_id")}, {"paused_at", field(ev.Data, "paused_at")},
-		})}
+		d := dataMap(ev.Data)
+		bp, _ := d["breakpoint"].(map[string]any)
+		at := e.open(fb, ev.Type)
+		fb.raw(`,"breakpoint":{"breakpoint_id":`)
+		fb.val(bp["breakpoint_id"])
+		fb.raw(`,"type":`)
+		fb.val(bp["type"])
+		fb.raw(`,"routine_id":`)
+		fb.val(bp["routine_id"])
+		fb.raw(`,"slot_name":`)
+		fb.val(bp["slot_name"])
+		fb.raw(`,"event_name":`)
+		fb.val(bp["event_name"])
+		fb.raw(`},"context":{"routine_id":`)
+		fb.str(ev.RoutineID)
+		fb.raw(`,"variables":`)
+		fb.val(d["variables"])
+		fb.raw(`},"pause_id":`)
+		fb.val(d["pause_id"])
+		fb.raw(`,"paused_at":`)
+		fb.val(d["paused_at"])
+		e.tail(fb, at, ev.Type)
 	case events.BreakpointResumed:
-		return []frame{msg(ev.Type, obj{
-			{"breakpoint_id", field(ev.Data, "breakpoint_id")},
-			{"data", obj{{"step_mode", field(ev.Data, "step_mode")}, {"pause_id", field(ev.Data, "pause_id")}}},
-		})}
+		d := dataMap(ev.Data)
+		at := e.open(fb, ev.Type)
+		fb.raw(`,"breakpoint_id":`)
+		fb.val(d["breakpoint_id"])
+		fb.raw(`,"data":{"step_mode":`)
+		fb.val(d["step_mode"])
+		fb.raw(`,"pause_id":`)
+		fb.val(d["pause_id"])
+		fb.raw(`}`)
+		e.tail(fb, at, ev.Type)
 	case events.VariableChanged: // debug endpoint only, as log
-		return []frame{msg(ev.Type, obj{{"routine_id", ev.RoutineID}, {"data", obj{
-			{"name", field(ev.Data, "name")}, {"old", field(ev.Data, "old")}, {"new", field(ev.Data, "new")},
-			{"pause_id", field(ev.Data, "pause_id")},
-		}}})}
+		d := dataMap(ev.Data)
+		at := e.open(fb, ev.Type)
+		fb.raw(`,"routine_id":`)
+		fb.str(ev.RoutineID)
+		fb.raw(`,"data":{"name":`)
+		fb.val(d["name"])
+		fb.raw(`,"old":`)
+		fb.val(d["old"])
+		fb.raw(`,"new":`)
+		fb.val(d["new"])
+		fb.raw(`,"pause_id":`)
+		fb.val(d["pause_id"])
+		fb.raw(`}`)
+		e.tail(fb, at, ev.Type)
 	case events.Log: // only the debug endpoint's clients get these (see client.wants)
-		return []frame{msg("log", obj{{"routine_id", nilIfEmpty(ev.RoutineID)}, {"level", ev.Level}, {"message", ev.Message}})}
+		at := e.open(fb, "log")
+		fb.raw(`,"routine_id":`)
+		fb.strOrNull(ev.RoutineID)
+		fb.raw(`,"level":`)
+		fb.str(ev.Level)
+		fb.raw(`,"message":`)
+		fb.str(ev.Message)
+		e.tail(fb, at, "log")
 	}
-	return nil
 }
 
-// metricsFrame is the job's metrics message as of now.
+func (e *seed004) open(fb *frameBuf, typ string) int { return fb.open(typ, "job_id") }
+
+func (e *seed004) flowID(fb *frameBuf) {
+	fb.raw(`,"flow_id":`)
+	fb.str(fb.ev.FlowID)
+}
+
+// tail ends a message: its timestamp, seq and pos.
+func (e *seed004) tail(fb *frameBuf, at int, typ string) {
+	fb.raw(`,"timestamp":`)
+	fb.iso(fb.ev.Time)
+	fb.closeEvent(at, typ)
+}
+
+// reason is job_paused's and job_cancelled's message: data.reason.
+func (e *seed004) reason(fb *frameBuf) {
+	ev := fb.ev
+	at := e.open(fb, ev.Type)
+	fb.raw(`,"data":{"reason":`)
+	fb.val(dataMap(ev.Data)["reason"])
+	fb.raw(`}`)
+	e.tail(fb, at, ev.Type)
+}
+
+// execEvent opens an execution_event message up to its event's "data":.
+func (e *seed004) execEvent(fb *frameBuf, eventType string) int {
+	ev := fb.ev
+	at := e.open(fb, "execution_event")
+	fb.raw(`,"event":{"event_id":"evt_`)
+	fb.int(ev.Seq)
+	fb.raw(`","routine_id":`)
+	fb.str(ev.RoutineID)
+	fb.raw(`,"event_type":`)
+	fb.str(eventType)
+	fb.raw(`,"timestamp":`)
+	fb.iso(ev.Time)
+	fb.raw(`,"data":`)
+	return at
+}
+
+// failure is a routine failure's data object.
+func (e *seed004) failure(fb *frameBuf) {
+	ev := fb.ev
+	fb.raw(`{"error":`)
+	fb.str(ev.Error)
+	fb.raw(`,"error_type":`)
+	fb.str(ev.ErrorType)
+	fb.raw(`,"slot_name":`)
+	fb.str(ev.Slot)
+	if ev.Status == "retrying" {
+		fb.raw(`,"attempt":`)
+		fb.int(int64(ev.Attempt))
+		fb.raw(`,"retrying":true`)
+	}
+	fb.raw(`}`)
+}
+
+// metricsFrame is the job's metrics message as of now: a snapshot, not an
+// event's message, so it has no pos.
 func (e *seed004) metricsFrame(jobID string, now time.Time) frame {
 	m := &e.metrics
 	var start, end any
@@ -119,7 +253,7 @@ func (e *seed004) metricsFrame(jobID string, now time.Time) frame {
 	} else if !m.start.IsZero() {
 		dur = now.Sub(m.start).Seconds()
 	}
-	return frame{jobID: jobID, seq: m.lastSeq, typ: "metrics", data: obj{
+	return frame{jobID: jobID, typ: "metrics", data: obj{
 		{"type", "metrics"}, {"job_id", jobID}, {"timestamp", iso(now)},
 		{"metrics", obj{
 			{"start_time", start}, {"end_time", end}, {"duration", dur},

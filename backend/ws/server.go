@@ -6,6 +6,7 @@ package ws
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,7 +15,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -31,7 +31,9 @@ import (
 
 // Store reads the event log and the records streams start from.
 type Store interface {
-	Events(ctx context.Context, jobID string, since int64, limit int) ([]events.Event, error)
+	// EventBodies returns stored event lines from seq from on, whole
+	// chunks, about maxBytes at a time (store.Store.EventBodies).
+	EventBodies(ctx context.Context, jobID string, from int64, maxBytes int) (body []byte, last int64, err error)
 	GetJob(ctx context.Context, id string) (events.JobState, error)
 	GetFlow(ctx context.Context, id string, version int) (*flow.Flow, error)
 }
@@ -60,6 +62,10 @@ type Config struct {
 	// absorb the bursts a job can produce faster than a socket is written.
 	QueueSize   int
 	TopicBuffer int // events queued between the bus and a topic [1,000,000]
+	// MessageRate and MessageBurst bound the messages a client may send:
+	// MessageRate a second sustained, MessageBurst at once [100, 200].
+	// Negative MessageRate: no limit. See docs/streams.md, "Client messages".
+	MessageRate, MessageBurst int
 	// AllowedOrigins are browser origins accepted besides the server's own
 	// (e.g. "http://localhost:5173"); "*" accepts any.
 	AllowedOrigins []string
@@ -82,6 +88,12 @@ func (c *Config) defaults() {
 	}
 	if c.TopicBuffer <= 0 {
 		c.TopicBuffer = 1_000_000
+	}
+	if c.MessageRate == 0 {
+		c.MessageRate = 100
+	}
+	if c.MessageBurst <= 0 {
+		c.MessageBurst = 2 * max(c.MessageRate, 1)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -113,8 +125,8 @@ func New(cfg Config, st Store, log EventLog, jobs Jobs, bus *events.Bus) *Server
 	m.Config.PingPeriod = cfg.PingInterval
 	m.Config.PongWait = cfg.PongTimeout
 	m.Config.WriteWait = cfg.WriteTimeout
-	m.Config.MaxMessageSize = 1 << 20            // larger messages than maxClientMessage get an error reply
-	m.Config.MessageBufferSize = melodySlots + 8 // + room for melody's own close message
+	m.Config.MaxMessageSize = 1 << 20 // larger messages than maxClientMessage get an error reply
+	m.Config.MessageBufferSize = 4    // melody writes only its pings and close frames: messages go through client.writeLoop
 	// Origins are checked before the upgrade (checkOrigin), with a JSON 403.
 	m.Upgrader.CheckOrigin = func(*http.Request) bool { return true }
 	m.Upgrader.ReadBufferSize = 512
@@ -125,7 +137,7 @@ func New(cfg Config, st Store, log EventLog, jobs Jobs, bus *events.Bus) *Server
 	m.HandleConnect(s.onConnect)
 	m.HandleDisconnect(s.onDisconnect)
 	m.HandleMessage(s.onMessage)
-	m.HandleSentMessage(func(ms *melody.Session, _ []byte) { clientOf(ms).onSent() })
+	m.HandleMessageBinary(s.onBinary)
 	m.HandleError(s.onError)
 	go s.heartbeat()
 	return s
@@ -157,18 +169,18 @@ func clientOf(ms *melody.Session) *client {
 // admit checks origin and since; it answers the request itself and
 // returns false when the stream is refused. Tokens are checked before, by
 // the server's middleware (backend/server/auth.go).
-func (s *Server) admit(c *gin.Context) (since int64, ok bool) {
+func (s *Server) admit(c *gin.Context) (since events.Pos, ok bool) {
 	if !s.originAllowed(c.Request) {
 		apierr.Abort(c, apierr.OriginNotAllowed, fmt.Sprintf("origin %q may not open streams (see --allowed-origins)", c.GetHeader("Origin")))
-		return 0, false
+		return since, false
 	}
 	if raw := c.Query("since"); raw != "" {
-		n, err := strconv.ParseInt(raw, 10, 64)
-		if err != nil || n < 0 {
-			apierr.Abort(c, apierr.BadQuery, fmt.Sprintf("since must be a non-negative integer, got %q", raw))
-			return 0, false
+		p, err := events.ParsePos(raw)
+		if err != nil {
+			apierr.Abort(c, apierr.BadQuery, fmt.Sprintf("since must be a seq (57) or a message position (57.1), got %q", raw))
+			return since, false
 		}
-		since = n
+		since = p
 	}
 	return since, true
 }
@@ -206,6 +218,7 @@ func (s *Server) jobEndpoint(proto protocol) gin.HandlerFunc {
 			}
 		}
 		cl := newClient(s, proto, since)
+		cl.last[id] = since
 		cl.topic = s.acquire(topicKey{kind: topicJob, id: id})
 		s.upgrade(c, cl)
 	}
@@ -220,7 +233,7 @@ func (s *Server) flowEndpoint(c *gin.Context) {
 		s.refuse(c, "FLOW", id, err)
 		return
 	}
-	cl := newClient(s, protoMonitor, 0)
+	cl := newClient(s, protoMonitor, events.Pos{})
 	cl.topic = s.acquire(topicKey{kind: topicFlow, id: id})
 	s.upgrade(c, cl)
 }
@@ -229,7 +242,7 @@ func (s *Server) allEndpoint(c *gin.Context) {
 	if _, ok := s.admit(c); !ok {
 		return
 	}
-	cl := newClient(s, protoMonitor, 0)
+	cl := newClient(s, protoMonitor, events.Pos{})
 	cl.topic = s.acquire(topicKey{kind: topicAll})
 	s.upgrade(c, cl)
 }
@@ -259,7 +272,7 @@ func (s *Server) upgrade(c *gin.Context, cl *client) {
 		apierr.Abort(c, apierr.NotWebSocket, "this endpoint speaks WebSocket: send an Upgrade request")
 		return
 	}
-	w := &hijackNotifier{ResponseWriter: c.Writer, hijacked: make(chan struct{})}
+	w := &hijackNotifier{ResponseWriter: c.Writer, hijacked: make(chan struct{}), client: cl}
 	r := c.Request
 	failed := make(chan error, 1)
 	go func() {
@@ -279,10 +292,12 @@ func (s *Server) upgrade(c *gin.Context, cl *client) {
 }
 
 // hijackNotifier reports when the WebSocket upgrade has taken the
-// connection over from net/http.
+// connection over from net/http, and hands the connection to the client
+// (as a frameConn, which the client writes its messages to).
 type hijackNotifier struct {
 	http.ResponseWriter
 	hijacked chan struct{}
+	client   *client
 }
 
 // Hijack implements http.Hijacker.
@@ -292,10 +307,13 @@ func (h *hijackNotifier) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, errors.New("websocket: the response writer cannot be hijacked")
 	}
 	conn, rw, err := hj.Hijack()
-	if err == nil {
-		close(h.hijacked)
+	if err != nil {
+		return conn, rw, err
 	}
-	return conn, rw, err
+	fc := &frameConn{Conn: conn}
+	h.client.conn = fc
+	close(h.hijacked)
+	return fc, rw, nil
 }
 
 func (s *Server) onConnect(ms *melody.Session) {
@@ -304,7 +322,7 @@ func (s *Server) onConnect(ms *melody.Session) {
 	s.stats.connections[cl.endpoint()].Add(1)
 	if cl.proto != protoExecution {
 		now := time.Now()
-		cl.send(obj{{"type", "connection:status"}, {"status", "connected"}, {"timestamp", iso(now)}, {"server_time", iso(now)}}.json(), 0)
+		cl.send(obj{{"type", "connection:status"}, {"status", "connected"}, {"timestamp", iso(now)}, {"server_time", iso(now)}}.json())
 		s.mu.Lock()
 		s.monitors[cl] = struct{}{}
 		s.mu.Unlock()
@@ -389,75 +407,186 @@ func (s *Server) replay(cl *client) {
 // errStop ends a history walk early.
 var errStop = errors.New("stop")
 
-// replayJob sends a job's stored events after the last one the client has.
-// On the first pass it also runs the events before since through the
-// encoder, so its state (progress, outputs, metrics) is complete.
+// replayJob sends a job's stored events after those the client has (its
+// since, then what earlier passes sent). The events before are still run
+// through the encoders, so their state (progress, outputs, metrics) is
+// complete. Messages are encoded into shared buffers and queued in batches;
+// the client's writer writes each batch in a few syscalls.
 func (s *Server) replayJob(ctx context.Context, cl *client, js *jobStream, jobID string) error {
 	enc := js.s004.encode
 	if cl.proto == protoExecution {
 		enc = js.s000.encode
 	}
-	from, skipUpTo := cl.last[jobID], int64(0)
-	if _, seen := cl.last[jobID]; !seen && cl.topic.key.kind == topicJob {
-		from, skipUpTo = 0, cl.since
-	}
-	err := s.history(ctx, jobID, from, -1, func(ev *events.Event) bool {
-		frames := enc(ev)
-		if ev.Seq <= skipUpTo {
+	const batchMsgs, batchBytes = 1024, 256 << 10
+	fb := frameBuf{b: make([]byte, 0, batchBytes+4096)}
+	var pending []outMsg
+	flush := func() bool {
+		if len(pending) == 0 {
 			return true
 		}
-		if !cl.sendFrames(frames, true) {
-			return false
+		ok := cl.waitRoom() && cl.enqueue(pending...)
+		clear(pending)
+		pending = pending[:0]
+		return ok
+	}
+	err := s.history(ctx, jobID, js.fed, -1, func(ev *events.Event) bool {
+		enc(ev, &fb)
+		js.fed = ev.Seq
+		pending = cl.pick(pending, fb.frames)
+		clear(fb.frames)
+		fb.frames = fb.frames[:0]
+		if len(pending) >= batchMsgs || len(fb.b) >= batchBytes {
+			if !flush() {
+				return false
+			}
+			fb.b = make([]byte, 0, batchBytes+4096) // the queued messages keep the old buffer
 		}
-		cl.last[jobID] = ev.Seq
 		return true
 	})
+	if err == nil && !flush() {
+		err = errStop
+	}
 	if errors.Is(err, errStop) && ctx.Err() != nil {
 		return ctx.Err()
+	}
+	if errors.Is(err, errStop) {
+		return nil // the client is closing; its writer says why
 	}
 	return err
 }
 
 // history walks a job's stored events with seq in (from, to] (to < 0: all)
-// in order, after waiting for the log to store what was published.
+// in order, after waiting for the log to store what was published. The
+// event handed to fn is valid until fn returns (its raw data points into
+// the lines read).
 func (s *Server) history(ctx context.Context, jobID string, from, to int64, fn func(*events.Event) bool) error {
 	if err := s.evlog.Sync(ctx); err != nil {
 		return err
 	}
-	const page = 1000
-	for {
-		list, err := s.store.Events(ctx, jobID, from, page)
+	var names events.Names
+	var ev events.Event
+	next := from + 1
+	for to < 0 || next <= to {
+		body, last, err := s.store.EventBodies(ctx, jobID, next, 1<<20)
 		if err != nil {
 			return err
 		}
-		for i := range list {
-			if to >= 0 && list[i].Seq > to {
-				return nil
-			}
-			if !fn(&list[i]) {
-				return errStop
-			}
-			from = list[i].Seq
-		}
-		if len(list) < page {
+		if last == 0 {
 			return nil
 		}
+		for len(body) > 0 {
+			line := body
+			if i := bytes.IndexByte(body, '\n'); i >= 0 {
+				line, body = body[:i], body[i+1:]
+			} else {
+				body = nil
+			}
+			if len(line) == 0 {
+				continue
+			}
+			if seq, ok := lineSeq(line); ok && seq < next {
+				continue
+			}
+			if err := events.DecodeStored(line, jobID, &ev, &names); err != nil {
+				return err
+			}
+			if ev.Seq < next {
+				continue
+			}
+			if to >= 0 && ev.Seq > to {
+				return nil
+			}
+			if !fn(&ev) {
+				return errStop
+			}
+		}
+		if last < next {
+			return nil
+		}
+		next = last + 1
 	}
+	return nil
+}
+
+// lineSeq reads the seq a stored line starts with ({"seq":N,…).
+func lineSeq(line []byte) (int64, bool) {
+	const prefix = `{"seq":`
+	if !bytes.HasPrefix(line, []byte(prefix)) {
+		return 0, false
+	}
+	var n int64
+	digits := 0
+	for _, c := range line[len(prefix):] {
+		if c < '0' || c > '9' {
+			break
+		}
+		n = n*10 + int64(c-'0')
+		digits++
+	}
+	return n, digits > 0 && digits < 19
 }
 
 // maxClientMessage bounds what a client may send; more gets an error reply.
 const maxClientMessage = 16 << 10
 
+// CloseRateLimited is the close code for a seed 000 client over the message
+// rate limit (RFC 6455 1008, policy violation).
+const CloseRateLimited = websocket.ClosePolicyViolation
+
+// limited applies the client message rate limit; false means drop the
+// message. Seed 004 clients are told once per episode with an error
+// message; seed 000 has no message for it (its error means the execution
+// failed), so its client is closed with 1008.
+func (s *Server) limited(cl *client) bool {
+	ok, exceeded := cl.limit.allow(time.Now())
+	if ok {
+		return true
+	}
+	if exceeded {
+		s.stats.rateLimited.Add(1)
+		text := fmt.Sprintf("rate limit: at most %d messages a second (bursts of %d); messages over it are dropped", s.cfg.MessageRate, s.cfg.MessageBurst)
+		if cl.proto == protoExecution {
+			cl.closeWith(CloseRateLimited, text)
+		} else {
+			cl.send(protocolError(text))
+		}
+	}
+	return false
+}
+
+// protocolError is seed 004's answer to a client message it cannot take.
+func protocolError(text string) []byte {
+	return obj{{"type", "error"}, {"error", text}, {"timestamp", iso(time.Now())}}.json()
+}
+
+// onBinary answers binary frames, which neither protocol has: seed 004
+// with an error message (the connection stays open), seed 000, whose error
+// message means the execution failed, with close 1003 (unsupported data).
+func (s *Server) onBinary(ms *melody.Session, msg []byte) {
+	cl := clientOf(ms)
+	if !s.limited(cl) {
+		return
+	}
+	if cl.proto == protoExecution {
+		cl.closeWith(websocket.CloseUnsupportedData, "binary frames are not part of this protocol: send the text ping")
+		return
+	}
+	cl.send(protocolError(fmt.Sprintf("binary frames are not part of this protocol (got %d bytes): send JSON text", len(msg))))
+}
+
 func (s *Server) onMessage(ms *melody.Session, msg []byte) {
 	cl := clientOf(ms)
+	if !s.limited(cl) {
+		return
+	}
 	if cl.proto == protoExecution {
 		if strings.TrimSpace(string(msg)) == "ping" {
-			cl.send([]byte(`{"type":"pong"}`), 0)
+			cl.send([]byte(`{"type":"pong"}`))
 		}
 		return
 	}
-	reply := func(o obj) { cl.send(o.json(), 0) }
-	fail := func(text string) { reply(obj{{"type", "error"}, {"error", text}, {"timestamp", iso(time.Now())}}) }
+	reply := func(o obj) { cl.send(o.json()) }
+	fail := func(text string) { cl.send(protocolError(text)) }
 	if len(msg) > maxClientMessage {
 		fail(fmt.Sprintf("message of %d bytes is over the %d byte limit", len(msg), maxClientMessage))
 		return
@@ -505,7 +634,7 @@ func (s *Server) heartbeat() {
 			}
 			s.mu.Unlock()
 			for _, c := range list {
-				c.send(frame, 0)
+				c.send(frame)
 			}
 		}
 	}

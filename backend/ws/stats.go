@@ -31,6 +31,7 @@ type streamStats struct {
 	connections [endpointCount]atomic.Int64
 	sent        atomic.Int64 // messages written to sockets
 	lagging     atomic.Int64 // clients closed as lagging
+	rateLimited atomic.Int64 // clients that went over the message rate limit
 }
 
 // endpoint is the index of the client's endpoint in endpointNames.

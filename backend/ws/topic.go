@@ -41,10 +41,12 @@ type topic struct {
 	jobs map[string]*jobStream
 }
 
-// jobStream is the protocol state of one job inside a topic.
+// jobStream is the protocol state of one job inside a topic (or a
+// client's replay): fed is the last event seq run through the encoders.
 type jobStream struct {
 	s000 *seed000
 	s004 *seed004
+	fed  int64
 }
 
 func newJobStream() *jobStream {
@@ -110,7 +112,7 @@ func (t *topic) tryGoLive(c *client) (behind []string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for job, seq := range c.missed {
-		if seq > c.last[job] {
+		if c.last[job].Less(events.After(seq)) {
 			behind = append(behind, job)
 		}
 	}
@@ -156,9 +158,11 @@ func (t *topic) stream(ev *events.Event) *jobStream {
 	if ev.Seq > 1 && t.key.kind != topicAll { // lifecycle messages need no history
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
+		var scratch frameBuf // the messages are not sent: only the encoders' state counts
 		if err := t.srv.history(ctx, ev.JobID, 0, ev.Seq-1, func(old *events.Event) bool {
-			js.s000.encode(old)
-			js.s004.encode(old)
+			js.s000.encode(old, &scratch)
+			js.s004.encode(old, &scratch)
+			scratch.reset()
 			return true
 		}); err != nil {
 			t.srv.cfg.Logger.Warn("websocket topic could not read a job's history", "job", ev.JobID, "err", err)
@@ -173,11 +177,14 @@ func (t *topic) publish(ev *events.Event) {
 	// (the monitor and debug endpoints share seed 004's). Both encoders
 	// advance even without clients: their state (progress, outputs,
 	// metrics) must be complete when a client arrives.
-	f004 := js.s004.encode(ev)
+	var fb frameBuf // the frames are kept in client queues: a buffer of their own
+	js.s004.encode(ev, &fb)
+	f004 := fb.take()
 	if t.key.kind == topicAll {
 		f004 = lifecycleOnly(f004)
 	}
-	frames := [3][]frame{protoExecution: js.s000.encode(ev), protoMonitor: f004, protoDebug: f004}
+	js.s000.encode(ev, &fb)
+	frames := [3][]frame{protoExecution: fb.take(), protoMonitor: f004, protoDebug: f004}
 	t.mu.Lock()
 	for c := range t.clients {
 		c.deliver(frames[c.proto])

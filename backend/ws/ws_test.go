@@ -12,6 +12,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/switchyard/switchyard/backend/events"
 	"github.com/switchyard/switchyard/backend/server"
 	"github.com/switchyard/switchyard/backend/servertest"
 	"github.com/switchyard/switchyard/backend/ws"
@@ -581,15 +582,12 @@ connections:
 			}
 			done = m["type"] == "job_completed"
 		case asCloseError(err, &ce) && ce.Code == ws.CloseLagging && reconnects < 20:
-			var since int64
-			fmt.Sscanf(ce.Text, "lagging: reconnect with ?since=%d", &since)
-			for seq := range seen { // events after since are sent again, whole
-				if seq > since {
-					delete(seen, seq)
-				}
+			since, err := events.ParsePos(strings.TrimPrefix(ce.Text, "lagging: reconnect with ?since="))
+			if err != nil {
+				t.Fatalf("lagging close without a since: %q", ce.Text)
 			}
 			reconnects++
-			fast = r.dial(fmt.Sprintf("%s?since=%d", path, since), nil)
+			fast = r.dial(fmt.Sprintf("%s?since=%s", path, since), nil)
 		default:
 			t.Fatalf("reading client: %v (after %d reconnects)", err, reconnects)
 		}
@@ -600,33 +598,31 @@ connections:
 	t.Logf("reading client reconnected %d times", reconnects)
 	// The slow client now reads: it finds a close frame 4008, never a hole.
 	var closeErr error
-	var last int64
+	var last events.Pos
 	for {
 		_, data, err := slow.ReadMessage()
 		if err != nil {
 			closeErr = err
 			break
 		}
-		var m msg
+		var m struct {
+			Pos events.Pos `json:"pos"`
+		}
 		json.Unmarshal(data, &m)
-		if s, ok := m["seq"].(float64); ok && m["type"] != "metrics" {
-			if int64(s) < last {
-				t.Fatalf("slow client saw seq go back %d → %v", last, s)
+		if !m.Pos.IsZero() {
+			if !last.Less(m.Pos) {
+				t.Fatalf("slow client saw pos go back %s → %s", last, m.Pos)
 			}
-			last = int64(s)
+			last = m.Pos
 		}
 	}
 	var ce *websocket.CloseError
-	if !asCloseError(closeErr, &ce) || ce.Code != ws.CloseLagging || !regexp.MustCompile(`^lagging: reconnect with \?since=\d+$`).MatchString(ce.Text) {
+	if !asCloseError(closeErr, &ce) || ce.Code != ws.CloseLagging || !regexp.MustCompile(`^lagging: reconnect with \?since=\d+(\.\d+)?$`).MatchString(ce.Text) {
 		t.Fatalf("slow client ended with %v", closeErr)
 	}
-	// The seq in the reason is the newest event whose messages the client
-	// received in full: its last seq, or the one before if the connection
-	// was cut between two messages of one event.
-	var resume int64
-	fmt.Sscanf(ce.Text, "lagging: reconnect with ?since=%d", &resume)
-	if resume != last && resume != last-1 {
-		t.Fatalf("close reason says since=%d, the client's last seq is %d", resume, last)
+	// The reason names the position of the last message the client got.
+	if resume := strings.TrimPrefix(ce.Text, "lagging: reconnect with ?since="); resume != last.String() {
+		t.Fatalf("close reason says since=%s, the client's last message is %s", resume, last)
 	}
 }
 

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/switchyard/switchyard/backend/events"
 )
 
 // benchClient is one WebSocket reader. It keeps, for each tick (an
@@ -208,7 +210,7 @@ type slowResult struct {
 	reason   string
 	err      error // how the read ended
 	lastTick int
-	lastSeq  int64 // seq of the last event message read (metrics left out)
+	lastPos  events.Pos // position of the last event message read
 }
 
 // drain reads what the server managed to send, up to the end of the
@@ -228,10 +230,11 @@ func (s *slowClient) drain(timeout time.Duration) slowResult {
 			break
 		}
 		r.frames++
-		if !bytes.HasPrefix(msg, []byte(`{"type":"metrics"`)) {
-			if k := bytes.LastIndex(msg, []byte(`"seq":`)); k >= 0 {
-				if seq, err := intAfter(msg[k:], []byte(`"seq":`)); err == nil {
-					r.lastSeq = seq
+		if k := bytes.LastIndex(msg, []byte(`"pos":"`)); k >= 0 {
+			rest := msg[k+len(`"pos":"`):]
+			if end := bytes.IndexByte(rest, '"'); end > 0 {
+				if p, err := events.ParsePos(string(rest[:end])); err == nil {
+					r.lastPos = p
 				}
 			}
 		}

@@ -51,6 +51,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/switchyard/switchyard/backend/events"
 )
 
 type options struct {
@@ -181,12 +183,14 @@ func run(o options) (bool, error) {
 			failures = append(failures, "(d): the slow reader was not closed with 4008 lagging: "+verdict)
 		}
 		if since, ok := strings.CutPrefix(slow.reason, "lagging: reconnect with ?since="); ok && slow.code == 4008 {
-			n, _ := strconv.ParseInt(since, 10, 64)
+			p, err := events.ParsePos(since)
 			switch {
-			case n > slow.lastSeq:
-				failures = append(failures, fmt.Sprintf("(d): close reason says since=%d, but the last event the client received was seq %d: resuming so would lose events", n, slow.lastSeq))
-			case n < slow.lastSeq:
-				notes = append(notes, fmt.Sprintf("(d): close reason says since=%d, but the client had received seq %d: resuming so repeats %d event(s)", n, slow.lastSeq, slow.lastSeq-n))
+			case err != nil:
+				failures = append(failures, fmt.Sprintf("(d): close reason %q names no position to resume from", slow.reason))
+			case slow.lastPos.Less(p):
+				failures = append(failures, fmt.Sprintf("(d): close reason says since=%s, but the last message the client received was %s: resuming so would lose messages", p, slow.lastPos))
+			case p.Less(slow.lastPos):
+				notes = append(notes, fmt.Sprintf("(d): close reason says since=%s, but the client had received %s: resuming so repeats messages", p, slow.lastPos))
 			}
 		}
 		if slow.gaps != 0 {
