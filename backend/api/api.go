@@ -55,6 +55,8 @@ type Engine interface {
 	Resume(id string) (events.JobState, error)
 	Cancel(id string) (events.JobState, error)
 	Done(id string) <-chan struct{}
+	// Wait returns the state an active job ends with (engine.Engine.Wait).
+	Wait(ctx context.Context, id string) (events.JobState, bool, error)
 	Registry() *engine.Registry
 }
 

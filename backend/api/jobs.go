@@ -107,25 +107,38 @@ func waitQuery(c *gin.Context) (time.Duration, bool) {
 // result, error) once it ends, or 202 with the job as it runs when wait is
 // up first.
 func (a *API) awaitJob(c *gin.Context, started events.JobState, wait time.Duration) {
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-a.Engine.Done(started.JobID):
-	case <-t.C:
-		if live, ok := a.Engine.Job(started.JobID); ok {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), wait)
+	defer cancel()
+	final, active, err := a.Engine.Wait(ctx, started.JobID)
+	if err != nil {
+		if c.Request.Context().Err() != nil {
+			return // the client left; the job runs on
+		}
+		if live, ok := a.Engine.Job(started.JobID); ok { // wait is up
 			c.JSON(http.StatusAccepted, live)
 			return
-		} // else it ended just now
-	case <-c.Request.Context().Done():
-		return // the client left; the job runs on
+		}
+		active = false // it ended just now
 	}
+	if !active { // it ended before the wait saw it: its stored record
+		var ok bool
+		if final, ok = a.endedJob(c, started.JobID); !ok {
+			return
+		}
+	}
+	a.syncLog(c) // the answer shows the end once it is stored
+	c.JSON(http.StatusCreated, final)
+}
+
+// endedJob reads a job that has ended; false means it answered an error.
+func (a *API) endedJob(c *gin.Context, id string) (events.JobState, bool) {
 	a.syncLog(c)
-	js, err := a.Jobs.GetJob(c.Request.Context(), started.JobID)
+	js, err := a.Jobs.GetJob(c.Request.Context(), id)
 	if err != nil {
 		a.storeError(c, apierr.JobNotFound, err)
-		return
+		return events.JobState{}, false
 	}
-	c.JSON(http.StatusCreated, js)
+	return js, true
 }
 
 var jobStatuses = map[string]bool{

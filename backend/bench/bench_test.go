@@ -34,6 +34,16 @@ func init() { server.TuneGC() }
 
 // chainFlow is input → t1 … t10 (transform) → output.
 func chainFlow(tb testing.TB) *flow.Flow {
+	f, err := flow.Parse([]byte(chainYAML()))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f.Version = 1
+	return f
+}
+
+// chainYAML is the chain flow's definition.
+func chainYAML() string {
 	var b strings.Builder
 	b.WriteString("flow_id: chain\nroutines:\n  start: {kind: input}\n  done: {kind: output}\n")
 	for i := 1; i <= 10; i++ {
@@ -44,12 +54,7 @@ func chainFlow(tb testing.TB) *flow.Flow {
 		fmt.Fprintf(&b, "  - {from: t%d.output, to: t%d.input}\n", i, i+1)
 	}
 	b.WriteString("  - {from: t10.output, to: done.input}\n")
-	f, err := flow.Parse([]byte(b.String()))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	f.Version = 1
-	return f
+	return b.String()
 }
 
 type rig struct {

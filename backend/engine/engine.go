@@ -248,6 +248,22 @@ var closed = func() chan struct{} { c := make(chan struct{}); close(c); return c
 
 // Done returns a channel closed when the job ends; for a job that is not
 // active (already ended, or unknown) it is closed already.
+// Wait waits until an active job ends and returns the state it ended with;
+// ok is false when no such job is active (it ended before, or never ran).
+// The error is ctx's, if it ends first.
+func (e *Engine) Wait(ctx context.Context, id string) (final events.JobState, ok bool, err error) {
+	j := e.job(id)
+	if j == nil {
+		return events.JobState{}, false, nil
+	}
+	select {
+	case <-j.done:
+		return j.final, true, nil
+	case <-ctx.Done():
+		return events.JobState{}, true, ctx.Err()
+	}
+}
+
 func (e *Engine) Done(id string) <-chan struct{} {
 	if j := e.job(id); j != nil {
 		return j.done

@@ -39,6 +39,7 @@ type job struct {
 	started        time.Time
 	failedRoutine  string // the routine whose failure ended the job
 	failType       string
+	final          events.JobState // the state it ended with, once done is closed
 }
 
 func newJob(e *Engine, plan *Plan, id, entry string, params any) *job {
@@ -467,6 +468,7 @@ func (j *job) finalizeLocked() {
 		ev.Data = map[string]any{"reason": "Cancelled via API"}
 	}
 	j.publishLocked(ev)
+	j.final = *ev.Job
 	j.cancel()
 	close(j.done)
 	j.e.forget(j.state.JobID)

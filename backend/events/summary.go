@@ -1,6 +1,10 @@
 package events
 
-import "maps"
+import (
+	"maps"
+	"slices"
+	"strconv"
+)
 
 // Summary totals a job's events: counts by type, and per routine its
 // activations, emits, ends and timings. The store's writer keeps one per job
@@ -79,4 +83,46 @@ func (s *Summary) Copy() *Summary {
 		c.Routines[id] = &rc
 	}
 	return &c
+}
+
+// AppendJSON appends the summary as encoding/json writes it (the writer
+// stores one per finished job, so it skips reflection).
+func (s *Summary) AppendJSON(b []byte) []byte {
+	b = append(b, `{"first_seq":`...)
+	b = strconv.AppendInt(b, s.FirstSeq, 10)
+	b = append(b, `,"seq":`...)
+	b = strconv.AppendInt(b, s.Seq, 10)
+	b = append(b, `,"events_by_type":{`...)
+	for i, k := range slices.Sorted(maps.Keys(s.EventsByType)) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, k)
+		b = append(b, ':')
+		b = strconv.AppendInt(b, s.EventsByType[k], 10)
+	}
+	b = append(b, `},"routines":{`...)
+	for i, id := range slices.Sorted(maps.Keys(s.Routines)) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		r := s.Routines[id]
+		b = appendString(b, id)
+		b = append(b, `:{"activations":`...)
+		b = strconv.AppendInt(b, r.Activations, 10)
+		b = append(b, `,"completed":`...)
+		b = strconv.AppendInt(b, r.Completed, 10)
+		b = append(b, `,"failed":`...)
+		b = strconv.AppendInt(b, r.Failed, 10)
+		b = append(b, `,"retries":`...)
+		b = strconv.AppendInt(b, r.Retries, 10)
+		b = append(b, `,"events_emitted":`...)
+		b = strconv.AppendInt(b, r.Emits, 10)
+		b = append(b, `,"total_time":`...)
+		b = appendFloat(b, r.TotalTime)
+		b = append(b, `,"max_time":`...)
+		b = appendFloat(b, r.MaxTime)
+		b = append(b, '}')
+	}
+	return append(b, "}}"...)
 }

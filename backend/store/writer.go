@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -430,11 +429,7 @@ func upsertJobs(tx *sqlx.Tx, jobs map[string]*events.JobState, summaries map[str
 		result := string(buf)
 		var summary *string
 		if sum := summaries[js.JobID]; sum != nil {
-			b, err := json.Marshal(sum)
-			if err != nil {
-				return fmt.Errorf("encode the summary of job %s: %w", js.JobID, err)
-			}
-			text := string(b)
+			text := string(sum.AppendJSON(buf[:0]))
 			summary = &text
 		}
 		buf = events.AppendRoutineStates(buf[:0], js.RoutineStates)
