@@ -246,8 +246,6 @@ func (e *Engine) Active() []events.JobState {
 // closed is returned by Done for jobs that are not active.
 var closed = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
-// Done returns a channel closed when the job ends; for a job that is not
-// active (already ended, or unknown) it is closed already.
 // Wait waits until an active job ends and returns the state it ended with;
 // ok is false when no such job is active (it ended before, or never ran).
 // The error is ctx's, if it ends first.
@@ -264,6 +262,8 @@ func (e *Engine) Wait(ctx context.Context, id string) (final events.JobState, ok
 	}
 }
 
+// Done returns a channel closed when the job ends; for a job that is not
+// active (already ended, or unknown) it is closed already.
 func (e *Engine) Done(id string) <-chan struct{} {
 	if j := e.job(id); j != nil {
 		return j.done
