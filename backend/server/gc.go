@@ -38,9 +38,11 @@ const DefaultMemoryLimit = 1 << 30
 //
 // Until ctx ends it also returns memory freed after a spike: the runtime's
 // background scavenger gives back only what lies beyond the heap goal, and
-// slowly, so a server that once needed 800 MB for a moment could keep
-// holding it; every few seconds, when more than releaseAbove bytes of the
-// heap are free but still held, debug.FreeOSMemory hands them back.
+// slowly, and at GOGC=400 an idle server may not collect for a long time, so
+// a server that once needed 800 MB for a moment could keep holding it. Every
+// few seconds, when more than releaseAbove bytes are garbage since the last
+// collection or free but still held, debug.FreeOSMemory collects and hands
+// them back (one extra collection per tick at most, on a busy server too).
 func SetMemoryLimit(ctx context.Context, limit int64) {
 	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
 		if limit <= 0 {
@@ -51,14 +53,18 @@ func SetMemoryLimit(ctx context.Context, limit int64) {
 	go releaseAfterSpikes(ctx, 5*time.Second)
 }
 
-// releaseAbove is the free-but-held heap memory worth a FreeOSMemory (which
-// runs a full collection).
+// releaseAbove is the garbage or free-but-held heap memory worth a
+// FreeOSMemory (which runs a full collection).
 const releaseAbove = 64 << 20
 
 func releaseAfterSpikes(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
-	sample := []metrics.Sample{{Name: "/memory/classes/heap/free:bytes"}}
+	sample := []metrics.Sample{
+		{Name: "/memory/classes/heap/free:bytes"},    // free, not yet returned
+		{Name: "/memory/classes/heap/objects:bytes"}, // live and dead objects
+		{Name: "/gc/heap/live:bytes"},                // live at the last collection
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -66,7 +72,8 @@ func releaseAfterSpikes(ctx context.Context, every time.Duration) {
 		case <-t.C:
 		}
 		metrics.Read(sample)
-		if sample[0].Value.Kind() == metrics.KindUint64 && sample[0].Value.Uint64() > releaseAbove {
+		free, objects, live := sample[0].Value.Uint64(), sample[1].Value.Uint64(), sample[2].Value.Uint64()
+		if free > releaseAbove || objects > live+releaseAbove {
 			debug.FreeOSMemory()
 		}
 	}

@@ -90,3 +90,33 @@ func TestFreedMemoryGoesBackAfterASpike(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestGarbageGoesBackWithoutACollection: at GOGC=400 an idle server may not
+// collect after a spike at all; the releaser does.
+func TestGarbageGoesBackWithoutACollection(t *testing.T) {
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	defer debug.SetGCPercent(debug.SetGCPercent(-1)) // no collection while the spike is made
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	runtime.GC()
+	for i := 0; i < 300; i++ {
+		b := make([]byte, 1<<20)
+		b[0] = 1
+	}
+	debug.SetGCPercent(400)
+	began := time.Now()
+	server.SetMemoryLimit(ctx, 1<<30)
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/free:bytes"}}
+	for {
+		metrics.Read(sample)
+		objects, free := sample[0].Value.Uint64(), sample[1].Value.Uint64()
+		if objects < 64<<20 && free < 64<<20 {
+			t.Logf("heap objects %d MB, free held %d MB after %v", objects>>20, free>>20, time.Since(began).Round(time.Millisecond))
+			return
+		}
+		if time.Since(began) > 15*time.Second {
+			t.Fatalf("still %d MB of objects and %d MB free after 15s", objects>>20, free>>20)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
