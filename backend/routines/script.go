@@ -77,7 +77,12 @@ var (
 	scriptMemory      atomic.Pointer[semaphore.Weighted]
 )
 
-func init() { SetScriptMemory(1<<30, 1<<30) }
+// The defaults: 512 MiB for one activation and for all at once. What
+// QuickJS frees goes back to modernc.org/memory's allocator, which keeps
+// freed regions up to the high-water mark of its mapping for reuse and
+// offers no way to trim from outside, so the total is also the memory
+// scripts can leave resident after a spike.
+func init() { SetScriptMemory(512<<20, 512<<20) }
 
 // SetScriptMemory sets the server-wide bounds of script memory: the largest
 // budget one activation may have (config memory_mb is refused above it) and

@@ -83,7 +83,7 @@ func TestScriptMemoryHogDoesNotStopOtherJobs(t *testing.T) {
 func TestScriptMemoryConfigBounds(t *testing.T) {
 	for cfg, want := range map[string]string{
 		`{code: "return 1;", memory_mb: 0}`:    "memory_mb",
-		`{code: "return 1;", memory_mb: 4096}`: "memory_mb",
+		`{code: "return 1;", memory_mb: 1024}`: "memory_mb",
 	} {
 		if err := compileErr(t, strings.Replace(scriptFlow, "CONFIG", cfg, 1)); !strings.Contains(err, want) {
 			t.Errorf("%s: %q", cfg, err)
@@ -91,7 +91,7 @@ func TestScriptMemoryConfigBounds(t *testing.T) {
 	}
 	// The server-wide cap bounds the config and the sum of running budgets.
 	SetScriptMemory(16<<20, 16<<20)
-	defer SetScriptMemory(1<<30, 1<<30)
+	defer SetScriptMemory(512<<20, 512<<20)
 	if err := compileErr(t, strings.Replace(scriptFlow, "CONFIG", `{code: "return 1;", memory_mb: 32}`, 1)); !strings.Contains(err, "memory_mb") {
 		t.Errorf("over the cap: %q", err)
 	}
