@@ -22,17 +22,20 @@ import (
 // It shares the writer's one connection with the event log, so it works in
 // small transactions (at most retentionBatchJobs jobs and about
 // retentionBatchEvents rows each, a big job's rows in parts of that size),
-// and after each one it pauses as long as the transaction held the write
-// lock: the event writer gets the lock at least half the time however much
-// there is to delete.
+// and after each one it pauses retentionYield times as long as the
+// transaction held the write lock: retention holds it at most a third of
+// the time however much there is to delete, and the event writer's batches
+// wait for it at most one transaction (~10 ms for 100 jobs) at a time.
 const (
+	retentionYield       = 2
 	retentionFirstRun    = 10 * time.Second
 	retentionInterval    = time.Minute
 	retentionBatchJobs   = 100
 	retentionBatchEvents = 5000
-	// What one incremental_vacuum moves at most: after each batch (1 MiB
-	// of 4 KiB pages; while jobs are written, SQLite reuses free pages
-	// anyway), and at the end of a pass, until none is free (4 MiB).
+	// What one incremental_vacuum moves at most: at the end of each
+	// batch's transaction (1 MiB of 4 KiB pages; while jobs are written,
+	// SQLite reuses free pages anyway), and at the end of a pass, in
+	// transactions of their own until none is free (4 MiB).
 	vacuumBatchPages = 256
 	vacuumEndPages   = 1024
 )
@@ -126,7 +129,7 @@ func (r *retainer) pass(ctx context.Context) (RetentionResult, error) {
 	start := time.Now()
 	err := r.deleteExpired(ctx, &res)
 	if err == nil {
-		err = r.vacuum(ctx, &res, vacuumEndPages, 0)
+		err = r.vacuum(ctx, &res)
 	}
 	res.Took = time.Since(start)
 	if res.Jobs > 0 || res.FreedPages > 0 {
@@ -163,7 +166,8 @@ func (r *retainer) deleteExpired(ctx context.Context, res *RetentionResult) erro
 		if err := r.dbg.Flush(ctx); err != nil {
 			return err
 		}
-		d, err := r.st.DeleteJobs(ctx, jobs, retentionBatchEvents)
+		d, err := r.st.DeleteJobs(ctx, jobs, store.DeleteOptions{PartRows: retentionBatchEvents, VacuumPages: vacuumBatchPages})
+		res.FreedPages += d.FreedPages
 		res.DeleteTime += d.Took
 		res.LongestStep = max(res.LongestStep, d.Longest)
 		res.Batches++
@@ -179,23 +183,18 @@ func (r *retainer) deleteExpired(ctx context.Context, res *RetentionResult) erro
 			return fmt.Errorf("delete jobs: %w", err)
 		}
 		r.log.Debug("retention batch", "jobs", d.Jobs, "rows", d.Rows, "took", d.Took)
-		if err := pause(ctx, d.Took); err != nil {
-			return err
-		}
-		// Give the space back as it is freed, a step per batch, so a big
-		// pass does not leave the whole vacuum for its end.
-		if err := r.vacuum(ctx, res, vacuumBatchPages, 1); err != nil {
+		if err := pause(ctx, retentionYield*d.Took); err != nil {
 			return err
 		}
 	}
 	return ctx.Err()
 }
 
-// vacuum runs incremental_vacuum steps of pages until no page is free, or
-// steps steps (0: no limit), pausing after each as long as it took.
-func (r *retainer) vacuum(ctx context.Context, res *RetentionResult, pages, steps int) error {
-	for i := 0; steps == 0 || i < steps; i++ {
-		n, took, err := r.st.IncrementalVacuum(ctx, pages)
+// vacuum runs incremental_vacuum steps until no page is free, pausing
+// after each as long as it took.
+func (r *retainer) vacuum(ctx context.Context, res *RetentionResult) error {
+	for {
+		n, took, err := r.st.IncrementalVacuum(ctx, vacuumEndPages)
 		res.FreedPages += n
 		res.VacuumTime += took
 		if err != nil {
@@ -205,11 +204,10 @@ func (r *retainer) vacuum(ctx context.Context, res *RetentionResult, pages, step
 			return nil
 		}
 		res.LongestStep = max(res.LongestStep, took)
-		if err := pause(ctx, took); err != nil {
+		if err := pause(ctx, retentionYield*took); err != nil {
 			return err
 		}
 	}
-	return nil
 }
 
 // ApplyRetention runs one retention pass now and returns what it removed

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -80,10 +81,23 @@ func (s *Store) ExpiredJobs(ctx context.Context, p RetentionPolicy, now time.Tim
 	return cands, nil
 }
 
+// DeleteOptions tune DeleteJobs.
+type DeleteOptions struct {
+	// PartRows: a job of more events than this has its events and log
+	// lines deleted first, this many rows per transaction [5000].
+	PartRows int
+	// VacuumPages: the last transaction ends with an incremental_vacuum
+	// of at most this many pages (0: none), so freed space goes back to
+	// the file system without a transaction of its own.
+	VacuumPages int
+}
+
 // Deleted counts what a delete removed.
 type Deleted struct {
 	Jobs int   // job records
 	Rows int64 // rows of every table, the job records included
+	// FreedPages is what the vacuum gave back to the file system.
+	FreedPages int
 	// Took is how long its transactions held the write lock, all told
 	// (waiting for the connection and the lock not counted); Longest is
 	// the longest of them.
@@ -92,13 +106,17 @@ type Deleted struct {
 
 // DeleteJobs deletes finished jobs with everything of them, as DeleteJob
 // does, in one write transaction; a job already gone is skipped. A job of
-// more than partRows events has its events and log lines deleted first,
-// partRows rows per transaction, so no transaction holds the writer's
-// connection long; its record goes last, so a job half deleted by a crash
-// is still listed and deleted again by the next pass. The caller makes
-// sure nothing of the jobs is still on its way to the store.
-func (s *Store) DeleteJobs(ctx context.Context, jobs []ExpiredJob, partRows int) (Deleted, error) {
+// more than opts.PartRows events has its events and log lines deleted
+// first, PartRows rows per transaction, so no transaction holds the
+// writer's connection long; its record goes last, so a job half deleted by
+// a crash is still listed and deleted again by the next pass. The caller
+// makes sure nothing of the jobs is still on its way to the store.
+func (s *Store) DeleteJobs(ctx context.Context, jobs []ExpiredJob, opts DeleteOptions) (Deleted, error) {
 	var d Deleted
+	partRows := opts.PartRows
+	if partRows <= 0 {
+		partRows = 5000
+	}
 	for _, j := range jobs {
 		if j.Events <= int64(partRows) {
 			continue
@@ -121,19 +139,21 @@ func (s *Store) DeleteJobs(ctx context.Context, jobs []ExpiredJob, partRows int)
 			}
 		}
 	}
+	ids := make([]any, len(jobs))
+	for i, j := range jobs {
+		ids[i] = j.ID
+	}
 	took, err := s.timedTx(ctx, func(tx *sqlx.Tx) error {
-		var in Deleted
-		for _, j := range jobs {
-			n, err := deleteJob(ctx, tx, j.ID)
-			if err != nil {
-				return err
-			}
-			if n > 0 {
-				in.Jobs++
-				in.Rows += n
-			}
+		jobsGone, rows, err := deleteJobsIn(ctx, tx, ids)
+		if err != nil {
+			return err
 		}
-		d.Jobs, d.Rows = in.Jobs, d.Rows+in.Rows
+		d.Jobs, d.Rows = jobsGone, d.Rows+rows
+		if opts.VacuumPages > 0 {
+			n, err := incrementalVacuum(ctx, tx, opts.VacuumPages)
+			d.FreedPages = n
+			return err
+		}
 		return nil
 	})
 	d.Took += took
@@ -155,6 +175,36 @@ func (s *Store) timedTx(ctx context.Context, fn func(*sqlx.Tx) error) (time.Dura
 	}
 	err = tx.Commit()
 	return time.Since(start), err
+}
+
+// deleteJobsIn deletes jobs and everything of them in tx, one statement
+// per table for all of them (a statement per job and table cost about
+// twice as much), and returns how many jobs and rows in all that was.
+func deleteJobsIn(ctx context.Context, tx *sqlx.Tx, ids []any) (int, int64, error) {
+	if len(ids) == 0 {
+		return 0, 0, nil
+	}
+	in := "(?" + strings.Repeat(",?", len(ids)-1) + ")"
+	var jobs int
+	var rows int64
+	for i, q := range []string{
+		`DELETE FROM jobs WHERE id IN ` + in,
+		`DELETE FROM event_chunks WHERE job_id IN ` + in,
+		`DELETE FROM logs WHERE job_id IN ` + in,
+		`DELETE FROM history_checkpoints WHERE job_id IN ` + in,
+		`DELETE FROM breakpoints WHERE scope = '` + ScopeJob + `' AND scope_id IN ` + in,
+	} {
+		res, err := tx.ExecContext(ctx, q, ids...)
+		if err != nil {
+			return 0, 0, fmt.Errorf("delete %d jobs: %w", len(ids), err)
+		}
+		n, _ := res.RowsAffected()
+		if i == 0 {
+			jobs = int(n)
+		}
+		rows += n
+	}
+	return jobs, rows, nil
 }
 
 // deleteJobDataPart deletes up to n rows of a job's events, then of its

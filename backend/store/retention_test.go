@@ -80,7 +80,7 @@ func TestExpiredJobsByAgeAndCount(t *testing.T) {
 		t.Errorf("age first: %v", ids(got))
 	}
 
-	d, err := s.DeleteJobs(ctx, got, 1000)
+	d, err := s.DeleteJobs(ctx, got, store.DeleteOptions{PartRows: 1000})
 	if err != nil || d.Jobs != 3 {
 		t.Fatalf("delete: %+v %v", d, err)
 	}
@@ -92,10 +92,10 @@ func TestExpiredJobsByAgeAndCount(t *testing.T) {
 		t.Errorf("the running job: %v", err)
 	}
 	// Deleting again skips what is gone.
-	if d, err := s.DeleteJobs(ctx, rest[:1], 1000); err != nil || d.Jobs != 1 {
+	if d, err := s.DeleteJobs(ctx, rest[:1], store.DeleteOptions{PartRows: 1000}); err != nil || d.Jobs != 1 {
 		t.Fatalf("delete: %+v %v", d, err)
 	}
-	if d, err := s.DeleteJobs(ctx, rest[:1], 1000); err != nil || d.Jobs != 0 || d.Rows != 0 {
+	if d, err := s.DeleteJobs(ctx, rest[:1], store.DeleteOptions{PartRows: 1000}); err != nil || d.Jobs != 0 || d.Rows != 0 {
 		t.Fatalf("delete again: %+v %v", d, err)
 	}
 }
@@ -140,12 +140,12 @@ func TestDeleteJobsDeletesABigJobInParts(t *testing.T) {
 	if err != nil || !slices.Equal(ids(jobs), []string{big}) {
 		t.Fatalf("expired: %v %v", ids(jobs), err)
 	}
-	d, err := s.DeleteJobs(ctx, jobs, 100)
+	d, err := s.DeleteJobs(ctx, jobs, store.DeleteOptions{PartRows: 100, VacuumPages: 100000})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// 3000 log lines and their chunks, the job, its breakpoint and checkpoint.
-	if d.Jobs != 1 || d.Rows < 3000+1+1+1 {
+	if d.Jobs != 1 || d.Rows < 3000+1+1+1 || d.FreedPages == 0 {
 		t.Errorf("deleted %+v", d)
 	}
 	if _, err := s.GetJob(ctx, big); !errors.Is(err, store.ErrNotFound) {

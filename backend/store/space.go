@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 )
@@ -30,20 +31,30 @@ func (s *Store) IncrementalVacuum(ctx context.Context, pages int) (int, time.Dur
 	}
 	defer conn.Close()
 	start := time.Now()
+	n, err := incrementalVacuum(ctx, conn, pages)
+	return n, time.Since(start), err
+}
+
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// incrementalVacuum runs PRAGMA incremental_vacuum(pages) on q (a
+// connection, or a transaction: it works inside one).
+func incrementalVacuum(ctx context.Context, q queryer, pages int) (int, error) {
 	// The pragma frees one page per row it returns: Exec would step once
 	// and free a single page, so the rows are read to the end.
-	rows, err := conn.QueryContext(ctx, fmt.Sprintf("PRAGMA incremental_vacuum(%d)", max(pages, 1)))
+	rows, err := q.QueryContext(ctx, fmt.Sprintf("PRAGMA incremental_vacuum(%d)", max(pages, 1)))
 	if err != nil {
-		return 0, time.Since(start), fmt.Errorf("incremental vacuum: %w", err)
+		return 0, fmt.Errorf("incremental vacuum: %w", err)
 	}
+	defer rows.Close()
 	n := 0
 	for rows.Next() {
 		n++
 	}
-	err = rows.Err()
-	rows.Close()
-	if err != nil {
-		return n, time.Since(start), fmt.Errorf("incremental vacuum: %w", err)
+	if err := rows.Err(); err != nil {
+		return n, fmt.Errorf("incremental vacuum: %w", err)
 	}
-	return n, time.Since(start), nil
+	return n, nil
 }
