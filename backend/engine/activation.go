@@ -36,6 +36,7 @@ type Activation struct {
 	hooked     bool   // BeforeActivation has passed it
 	failed     bool   // it ended with an error
 	usedState  bool   // it called WithState: its end records the routine's state
+	cost       int64  // what it counts against the job's queue budget while queued
 	// resumed marks an activation a crash interrupted, restored to run
 	// again (its routine_started is already in the log); interrupted, one
 	// that may not run again and fails as interrupted instead.
@@ -212,11 +213,11 @@ func (a *Activation) Emit(ctx context.Context, event string, data any) error {
 	if _, ok := a.node.events[event]; !ok {
 		return fmt.Errorf("routine %q has no event %q", a.RoutineID, event)
 	}
-	if err := checkOutputSize(a.job.e.opts.MaxOutputBytes, event, data); err != nil {
+	size, err := outputSize(a.job.e.opts.MaxOutputBytes, a.job.e.opts.MaxQueuedBytes, event, data)
+	if err != nil {
 		return err
 	}
 	if h := a.job.e.opts.Hooks; h != nil {
-		var err error
 		if data, err = h.BeforeEmit(ctx, a, event, data); err != nil {
 			return err
 		}
@@ -227,6 +228,14 @@ func (a *Activation) Emit(ctx context.Context, event string, data any) error {
 	if j.ending != "" {
 		return context.Canceled
 	}
+	outs := a.node.outs[event]
+	if limit := j.e.opts.MaxQueuedBytes; limit > 0 && len(outs) > 0 {
+		if held := j.queuedBytes + size + activationCost*int64(len(outs)); held > limit {
+			err := &QueueFullError{Held: held, Limit: limit}
+			j.endLocked(events.StatusFailed, fmt.Sprintf("routine %q emitted %s: %v", a.RoutineID, event, err))
+			return err
+		}
+	}
 	a.emitted++
 	a.output = data
 	st := j.state.RoutineStates[a.RoutineID]
@@ -234,14 +243,17 @@ func (a *Activation) Emit(ctx context.Context, event string, data any) error {
 		st.Emitted = make(map[string]int, len(a.node.events))
 	}
 	st.Emitted[event]++
-	outs := a.node.outs[event]
 	a.children += len(outs)
 	j.publishLocked(&events.Event{Type: events.EventEmit, RoutineID: a.RoutineID, ActivationID: a.ID, Event: event, Data: data, Targets: len(outs)})
 	source := a.RoutineID + "." + event
-	for _, t := range outs {
+	for i, t := range outs {
+		cost := int64(activationCost) // the targets share the payload: the first carries it
+		if i == 0 {
+			cost += size
+		}
 		j.enqueueLocked(&Activation{
 			ParentID: a.ID, Depth: a.Depth + 1, RoutineID: t.node.id, Slot: t.slot,
-			Data: mapParams(data, t.mapping), node: t.node, job: j, Source: source,
+			Data: mapParams(data, t.mapping), node: t.node, job: j, Source: source, cost: cost,
 		})
 	}
 	j.spawnLocked()

@@ -77,10 +77,18 @@ type Options struct {
 	// fails the activation (its error policy applies). 0 means
 	// DefaultMaxOutputBytes; negative, no limit.
 	MaxOutputBytes int64
+	// MaxQueuedBytes bounds what one job holds in its queue: the payloads of
+	// the activations waiting to run (as JSON) plus a little for each. A
+	// job past it fails ("a flow multiplying its data?") instead of the
+	// server growing. 0 means DefaultMaxQueuedBytes; negative, no limit.
+	MaxQueuedBytes int64
 }
 
 // DefaultMaxOutputBytes is the default bound of one emitted value.
 const DefaultMaxOutputBytes = 1 << 20
+
+// DefaultMaxQueuedBytes is the default bound of what one job holds queued.
+const DefaultMaxQueuedBytes = 128 << 20
 
 // Observer watches the engine's work.
 type Observer interface {
@@ -123,6 +131,9 @@ func New(reg *Registry, sink Sink, opts Options) *Engine {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if opts.MaxQueuedBytes == 0 {
+		opts.MaxQueuedBytes = DefaultMaxQueuedBytes
 	}
 	if opts.MaxOutputBytes == 0 {
 		opts.MaxOutputBytes = DefaultMaxOutputBytes

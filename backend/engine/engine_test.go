@@ -702,3 +702,43 @@ func TestThrottleHoldsActivationsUntilItLetsGo(t *testing.T) {
 		t.Fatalf("cancelled while throttled: %s", final.Status)
 	}
 }
+
+const fanToGate = `
+flow_id: fanout
+routines:
+  start: {kind: input}
+  fan: {kind: fan, config: {n: 10}}
+  g: {kind: gate}
+connections:
+  - {from: start.output, to: fan.input}
+  - {from: fan.output, to: g.input}
+`
+
+func TestAJobOverItsQueueBudgetFails(t *testing.T) {
+	rec := newRecorder(t)
+	g := newGate()
+	// Ten queued activations cost more than 2 KB; one at a time never does.
+	e := engine.New(testRegistry(t, g, nil), rec, engine.Options{MaxQueuedBytes: 2000})
+	js, err := e.Start(engine.StartRequest{Flow: mustFlow(t, fanToGate)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { // the gates that get to run
+		for range g.entered {
+			g.release <- struct{}{}
+		}
+	}()
+	waitDone(t, e, js.JobID)
+	final := rec.final(t, js.JobID)
+	if final.Status != events.StatusFailed || !strings.Contains(final.Error, `routine "fan" emitted output: the job would hold`) ||
+		!strings.Contains(final.Error, "more than its 1 KB limit") {
+		t.Fatalf("final %s: %s", final.Status, final.Error)
+	}
+	// What was queued before is released as it runs: a long chain stays far below the budget.
+	chained := engine.New(testRegistry(t, newGate(), nil), rec, engine.Options{MaxQueuedBytes: 600})
+	js, _ = chained.Start(engine.StartRequest{Flow: mustFlow(t, chain), Params: float64(1)})
+	waitDone(t, chained, js.JobID)
+	if final := rec.final(t, js.JobID); final.Status != events.StatusCompleted {
+		t.Fatalf("the chain within its budget: %s %s", final.Status, final.Error)
+	}
+}

@@ -25,6 +25,7 @@ type job struct {
 	state          events.JobState
 	queue          []*Activation // pending activations, FIFO from head
 	head           int
+	queuedBytes    int64 // what the queued activations cost (Options.MaxQueuedBytes)
 	workers        int // live worker goroutines
 	holding        int // workers parked in a hook (Activation.Park)
 	pauseRequested bool
@@ -109,6 +110,7 @@ func (j *job) publishLocked(ev *events.Event) {
 }
 
 func (j *job) enqueueLocked(a *Activation) {
+	j.queuedBytes += a.cost
 	j.nextID++
 	a.ID = j.nextID
 	j.state.Activations = j.nextID
@@ -124,6 +126,7 @@ func (j *job) enqueueLocked(a *Activation) {
 // requeueFrontLocked puts back an activation that a pause caught before it
 // ran, so resume runs it first and exactly once.
 func (j *job) requeueFrontLocked(a *Activation) {
+	j.queuedBytes += a.cost
 	if j.head > 0 {
 		j.head--
 		j.queue[j.head] = a
@@ -138,6 +141,7 @@ func (j *job) popLocked() *Activation {
 	a := j.queue[j.head]
 	j.queue[j.head] = nil
 	j.head++
+	j.queuedBytes -= a.cost
 	return a
 }
 
@@ -427,7 +431,7 @@ func (j *job) endLocked(status, reason string) {
 	for i := j.head; i < len(j.queue); i++ {
 		j.queue[i] = nil
 	}
-	j.queue, j.head = nil, 0
+	j.queue, j.head, j.queuedBytes = nil, 0, 0
 	j.cancel()
 	j.settleLocked()
 }

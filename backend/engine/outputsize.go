@@ -28,21 +28,39 @@ func (e *OutputTooLargeError) Error() string {
 // Type is the routine_failed event's error_type.
 func (e *OutputTooLargeError) Type() string { return "OutputTooLarge" }
 
-// checkOutputSize counts the value's JSON size without encoding it; past
-// the limit it counts on to 64 times the limit to say how large it was.
-func checkOutputSize(limit int64, event string, data any) error {
-	if limit <= 0 {
-		return nil
+// outputSize counts the value's JSON size without encoding it, up to what
+// the job's queue could hold (queueLimit, if positive), and fails a value
+// over limit; past the limit it counts on to 64 times the limit to say how
+// large it was.
+func outputSize(limit, queueLimit int64, event string, data any) (int64, error) {
+	stop := int64(1) << 62
+	if queueLimit > 0 {
+		stop = queueLimit + 1
 	}
-	stop := max(limit*64, 64<<20)
+	if limit > 0 {
+		stop = max(limit*64, 64<<20)
+	}
 	n, exact := events.EncodedSize(data, stop)
-	if n <= limit {
-		return nil
+	if limit <= 0 || n <= limit {
+		return n, nil
 	}
 	if !exact {
 		n = stop
 	}
-	return &OutputTooLargeError{Event: event, Size: n, Exact: exact, Limit: limit}
+	return n, &OutputTooLargeError{Event: event, Size: n, Exact: exact, Limit: limit}
+}
+
+// activationCost is what a queued activation is charged besides its
+// payload: its own memory, roughly.
+const activationCost = 256
+
+// QueueFullError ends a job whose queue would hold more than
+// Options.MaxQueuedBytes.
+type QueueFullError struct{ Held, Limit int64 }
+
+func (e *QueueFullError) Error() string {
+	return fmt.Sprintf("the job would hold %s of queued data, more than its %s limit: does the flow multiply its data in a cycle?",
+		sizeText(e.Held), sizeText(e.Limit))
 }
 
 // sizeText renders a byte count in MB (binary, one decimal at most), KB

@@ -134,6 +134,11 @@ func (e *Engine) Restore(req RestoreRequest) (RestoreReport, error) {
 	}
 	for _, a := range queue {
 		a.job = j
+		if !a.resumed && !a.interrupted {
+			size, _ := events.EncodedSize(a.Data, 1<<62)
+			a.cost = activationCost + size
+			j.queuedBytes += a.cost
+		}
 	}
 	j.queue = queue
 
