@@ -26,8 +26,8 @@ type job struct {
 	queue          []*Activation // pending activations, FIFO from head
 	head           int
 	queuedBytes    int64 // what the queued activations cost (Options.MaxQueuedBytes)
-	workers        int // live worker goroutines
-	holding        int // workers parked in a hook (Activation.Park)
+	workers        int   // live worker goroutines
+	holding        int   // workers parked in a hook (Activation.Park)
 	pauseRequested bool
 	pauseReason    string           // why, while pauseRequested
 	pausedAt       *events.PausedAt // the debugger's position, at a breakpoint pause
