@@ -226,6 +226,9 @@ func (c *client) pick(out []outMsg, frames []frame) []outMsg {
 	if len(frames) == 0 {
 		return out
 	}
+	if f := frames[0]; !f.pos.IsZero() && !c.last[f.jobID].Less(events.After(f.pos.Seq)) {
+		return out // the client has the whole event (and needs no snapshot sent with it)
+	}
 	for _, f := range frames {
 		if !f.pos.IsZero() {
 			last := c.last[f.jobID]
@@ -413,16 +416,16 @@ type rateLimit struct {
 	rate, burst float64
 	tokens      float64
 	at          time.Time
-	over        bool // the client is over the limit (told once per episode)
+	told        time.Time // when the client was last told it is over the limit
 }
 
 func (l *rateLimit) init(rate, burst int) {
 	l.rate, l.burst, l.tokens = float64(rate), float64(burst), float64(burst)
 }
 
-// allow takes a token for a message received now; exceeded is true for the
-// first message refused since the client was last within the limit.
-func (l *rateLimit) allow(now time.Time) (ok, exceeded bool) {
+// allow takes a token for a message received now; tell is true for a
+// refused message the client should hear about: at most one a second.
+func (l *rateLimit) allow(now time.Time) (ok, tell bool) {
 	if l.rate <= 0 {
 		return true, false
 	}
@@ -432,12 +435,13 @@ func (l *rateLimit) allow(now time.Time) (ok, exceeded bool) {
 	l.at = now
 	if l.tokens >= 1 {
 		l.tokens--
-		l.over = false
 		return true, false
 	}
-	first := !l.over
-	l.over = true
-	return false, first
+	if now.Sub(l.told) < time.Second {
+		return false, false
+	}
+	l.told = now
+	return false, true
 }
 
 // subscribe applies a seed 004 subscription request and returns the

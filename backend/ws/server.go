@@ -534,15 +534,15 @@ const maxClientMessage = 16 << 10
 const CloseRateLimited = websocket.ClosePolicyViolation
 
 // limited applies the client message rate limit; false means drop the
-// message. Seed 004 clients are told once per episode with an error
-// message; seed 000 has no message for it (its error means the execution
+// message. Seed 004 clients are told with an error message, at most one a
+// second; seed 000 has no message for it (its error means the execution
 // failed), so its client is closed with 1008.
 func (s *Server) limited(cl *client) bool {
-	ok, exceeded := cl.limit.allow(time.Now())
+	ok, tell := cl.limit.allow(time.Now())
 	if ok {
 		return true
 	}
-	if exceeded {
+	if tell {
 		s.stats.rateLimited.Add(1)
 		text := fmt.Sprintf("rate limit: at most %d messages a second (bursts of %d); messages over it are dropped", s.cfg.MessageRate, s.cfg.MessageBurst)
 		if cl.proto == protoExecution {
