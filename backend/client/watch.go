@@ -23,17 +23,21 @@ import (
 // status, node_update, log, completion, error, or pong. Fields not used by a
 // type are empty. Raw is the frame as received.
 type Message struct {
-	Type        string      `json:"type"`
-	ExecutionID string      `json:"execution_id,omitempty"`
-	Seq         int64       `json:"seq,omitempty"`
-	Timestamp   Timestamp   `json:"timestamp,omitempty"`
-	Status      string      `json:"status,omitempty"` // status: pending|running|completed|failed
-	Data        *StatusData `json:"data,omitempty"`   // status
-	NodeID      string      `json:"node_id,omitempty"`
-	NodeState   *NodeState  `json:"node_state,omitempty"` // node_update
-	Log         *LogEntry   `json:"log,omitempty"`        // log
-	Result      *Result     `json:"result,omitempty"`     // completion
-	Error       string      `json:"error,omitempty"`      // error
+	Type        string `json:"type"`
+	ExecutionID string `json:"execution_id,omitempty"`
+	Seq         int64  `json:"seq,omitempty"`
+	// Pos names the message in the job's stream: its event's seq and its
+	// part among that event's messages (events.Pos, "57.2" on the wire).
+	// Zero for messages that are not part of the stream (pong).
+	Pos       events.Pos  `json:"pos"`
+	Timestamp Timestamp   `json:"timestamp,omitempty"`
+	Status    string      `json:"status,omitempty"` // status: pending|running|completed|failed
+	Data      *StatusData `json:"data,omitempty"`   // status
+	NodeID    string      `json:"node_id,omitempty"`
+	NodeState *NodeState  `json:"node_state,omitempty"` // node_update
+	Log       *LogEntry   `json:"log,omitempty"`        // log
+	Result    *Result     `json:"result,omitempty"`     // completion
+	Error     string      `json:"error,omitempty"`      // error
 
 	Raw json.RawMessage `json:"-"`
 }
@@ -159,19 +163,17 @@ var ErrRefused = errors.New("stream refused")
 // connection brings something new. A refused handshake (4xx) ends Watch
 // with an error wrapping ErrRefused (and an *APIError).
 //
-// Exactly once. Messages come in seq order, but one event may yield several
-// messages sharing its seq (a routine's completion yields node_update then
-// status; the job's end yields status then completion or error), and a
-// connection may drop between them, while ?since=N replays only what comes
-// after event N. So Watch keeps the last seq it delivered and the messages
-// it delivered for that seq, identified by (type, node_id) — one event
-// never yields two messages of the same type for the same node. It
-// reconnects with since = last-1, which replays the last event whole, and
-// drops every message whose seq is below last, or equal to it with a
-// (type, node_id) already delivered. The cost is one event replayed per
-// reconnect; nothing is lost at a cut inside an event. Pongs (answers to the
-// keepalive) are not passed to handler; a message without a seq is passed
-// as it comes (the protocol has none but pong).
+// Exactly once. One event may yield several messages (a routine's
+// completion yields node_update then status; the job's end yields status
+// then completion or error), and a connection may drop between them. Every
+// message carries its position (Message.Pos: the event's seq and the
+// message's part, docs/streams.md), and ?since= takes one: Watch keeps the
+// position of the last message it delivered and reconnects with
+// since=<that position>, so the server resends nothing it had and nothing
+// is lost at any cut. A message at or before that position (none, from
+// this server) is dropped. Pongs (answers to the keepalive) are not passed
+// to handler; a message without a position is passed as it comes (the
+// protocol has none but pong).
 //
 // End. The job is over once a status completed/failed has been followed by
 // completion or error (a cancelled job ends with status failed,
@@ -212,7 +214,10 @@ func (w *Watcher) Watch(ctx context.Context, baseURL, jobID string, since int64,
 		}
 	}
 
-	st := &streamState{last: since}
+	st := &streamState{}
+	if since > 0 {
+		st.last = events.After(since)
+	}
 	backoff := minB
 	for {
 		progressed, err := w.session(ctx, wsURL, st, handler)
@@ -255,50 +260,31 @@ func finishedBefore(ctx context.Context, rest *Client, jobID string, since int64
 
 // streamState is what survives a reconnect.
 type streamState struct {
-	// last is the highest seq known (given as since, or delivered).
-	last int64
-	// partial is set once a message of seq last was delivered: more of
-	// that event's messages may still be due.
-	partial bool
-	// keys identifies the messages delivered for seq last.
-	keys map[string]bool
+	// last is the position of the last message delivered (or after the
+	// event given as since); zero: the stream's start.
+	last events.Pos
 	// final is the seq of a status completed/failed, once seen.
 	final int64
 	done  bool
 }
 
-// resumeFrom is the since of the next connection.
-func (s *streamState) resumeFrom() int64 {
-	if s.partial {
-		return s.last - 1
+// resumeFrom is the since of the next connection ("": from the start).
+func (s *streamState) resumeFrom() string {
+	if s.last.IsZero() {
+		return ""
 	}
-	return s.last
+	return s.last.String()
 }
 
 // accept decides whether m is new, recording it if so.
 func (s *streamState) accept(m *Message) bool {
-	if m.Seq <= 0 {
+	if m.Pos.IsZero() {
 		return true
 	}
-	key := m.Type + "\x00" + m.NodeID
-	switch {
-	case m.Seq < s.last:
+	if !s.last.Less(m.Pos) {
 		return false
-	case m.Seq == s.last:
-		if !s.partial {
-			return false // since said this event is already seen
-		}
-		if s.keys[key] {
-			return false
-		}
-	default:
-		s.last, s.partial = m.Seq, true
-		clear(s.keys)
 	}
-	if s.keys == nil {
-		s.keys = map[string]bool{}
-	}
-	s.keys[key] = true
+	s.last = m.Pos
 	return true
 }
 
@@ -317,8 +303,8 @@ func (s *streamState) observe(m *Message) {
 // anything new.
 func (w *Watcher) session(ctx context.Context, wsURL string, st *streamState, handler func(Message)) (progressed bool, err error) {
 	u := wsURL
-	if since := st.resumeFrom(); since > 0 {
-		u += "?since=" + strconv.FormatInt(since, 10)
+	if since := st.resumeFrom(); since != "" {
+		u += "?since=" + since
 	}
 	dialer := w.Dialer
 	if dialer == nil {
@@ -437,13 +423,14 @@ func decodeMessage(raw []byte) (Message, error) {
 	var m Message
 	if err := json.Unmarshal(raw, &m); err != nil {
 		var head struct {
-			Type string `json:"type"`
-			Seq  int64  `json:"seq"`
+			Type string     `json:"type"`
+			Seq  int64      `json:"seq"`
+			Pos  events.Pos `json:"pos"`
 		}
 		if err2 := json.Unmarshal(raw, &head); err2 != nil || head.Type == "" {
 			return Message{}, fmt.Errorf("undecodable message %.200q: %w", raw, err)
 		}
-		m = Message{Type: head.Type, Seq: head.Seq}
+		m = Message{Type: head.Type, Seq: head.Seq, Pos: head.Pos}
 		var loose map[string]any
 		if json.Unmarshal(raw, &loose) == nil {
 			m.ExecutionID, _ = loose["execution_id"].(string)

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/switchyard/switchyard/backend/events"
 )
 
 // fakeServer speaks the stream protocol from a fixed script of frames, so
@@ -27,7 +29,7 @@ type fakeServer struct {
 	mu    sync.Mutex
 	cuts  []int         // frames to send on connection i before an abrupt close (-1: all)
 	close []int         // close code to send instead of an abrupt cut (0: abrupt)
-	conns []int64       // since of each connection
+	conns []string      // since of each connection ("" for none)
 	pings int           // text pings received
 	gate  chan struct{} // when set, frames after the first wait for it
 }
@@ -61,7 +63,16 @@ func (f *fakeServer) handler() http.Handler {
 			_, _ = w.Write([]byte(`{"error":{"code":"JOB_NOT_FOUND","message":"job nope not found"}}`))
 			return
 		}
-		since, _ := strconv.ParseInt(r.URL.Query().Get("since"), 10, 64)
+		rawSince := r.URL.Query().Get("since")
+		var since events.Pos
+		if rawSince != "" {
+			p, err := events.ParsePos(rawSince)
+			if err != nil {
+				http.Error(w, `{"error":{"code":"BAD_QUERY","message":"since"}}`, http.StatusBadRequest)
+				return
+			}
+			since = p
+		}
 		c, err := up.Upgrade(w, r, nil)
 		if err != nil {
 			return
@@ -69,7 +80,7 @@ func (f *fakeServer) handler() http.Handler {
 		defer c.Close()
 		f.mu.Lock()
 		n := len(f.conns)
-		f.conns = append(f.conns, since)
+		f.conns = append(f.conns, rawSince)
 		limit, code := -1, 0
 		if n < len(f.cuts) {
 			limit = f.cuts[n]
@@ -96,7 +107,7 @@ func (f *fakeServer) handler() http.Handler {
 		}()
 		sent := 0
 		for _, m := range f.frames {
-			if m.Seq <= since {
+			if !since.Less(m.Pos) {
 				continue
 			}
 			if limit >= 0 && sent == limit {
@@ -163,7 +174,31 @@ func script(end string) []Message {
 			msg(11, "status", map[string]any{"status": "failed", "data": map[string]any{"progress": 1, "current_node": "done", "state": "cancelled"}}),
 			msg(11, "error", map[string]any{"error": "Job cancelled"}))
 	}
-	return f
+	return withPos(f)
+}
+
+// withPos gives each message its position, as the server does: its seq
+// and its part among the messages of that seq.
+func withPos(list []Message) []Message {
+	out := make([]Message, len(list))
+	part := 0
+	for i, m := range list {
+		if i > 0 && list[i-1].Seq == m.Seq {
+			part++
+		} else {
+			part = 1
+		}
+		var body map[string]any
+		_ = json.Unmarshal(m.Raw, &body)
+		body["pos"] = events.Pos{Seq: m.Seq, Part: part}.String()
+		raw, _ := json.Marshal(body)
+		d, err := decodeMessage(raw)
+		if err != nil {
+			panic(err)
+		}
+		out[i] = d
+	}
+	return out
 }
 
 type recorder struct {
@@ -229,8 +264,9 @@ func TestWatchCutAfterEveryFrame(t *testing.T) {
 	}
 }
 
-// Reconnects ask for since = last-1 when the last event may be partial, and
-// since = the caller's since before anything was delivered.
+// Reconnects ask for since = the position of the last message delivered
+// (inside an event too), and the caller's since before anything was
+// delivered.
 func TestWatchResumeSince(t *testing.T) {
 	f := &fakeServer{t: t, frames: script("completed"), status: "running", cuts: []int{3, 1, 2}}
 	ts := serve(t, f)
@@ -238,11 +274,11 @@ func TestWatchResumeSince(t *testing.T) {
 	if err := fastWatcher().Watch(watchCtx(t), ts.URL, "job1", 0, rec.handle); err != nil {
 		t.Fatal(err)
 	}
-	// conn 0: seq 1, 2, 4 (node_update) → cut; last=4 partial → since 3.
-	// conn 1: seq 4 node_update (dup, dropped) → cut; nothing new → since 3.
-	// conn 2: seq 4 node_update (dup), seq 4 status → cut; since 3 again.
-	// conn 3: since 3, the rest.
-	if want := []int64{0, 3, 3, 3}; fmt.Sprint(f.conns) != fmt.Sprint(want) {
+	// conn 0: 1.1, 2.1, 4.1 (node_update) → cut: since 4.1.
+	// conn 1: 4.2 (status) → cut: since 4.2.
+	// conn 2: 5.1, 6.1 → cut: since 6.1.
+	// conn 3: the rest.
+	if want := []string{"", "4.1", "4.2", "6.1"}; fmt.Sprint(f.conns) != fmt.Sprint(want) {
 		t.Fatalf("since of each connection = %v, want %v", f.conns, want)
 	}
 	if len(rec.keys()) != len(f.frames) {
