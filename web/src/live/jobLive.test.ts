@@ -22,11 +22,13 @@ function job(over: Partial<Job> = {}): Job {
 }
 
 const ts = (s: number) => String(s)
-const msg = (seq: number, type: string, rest: Record<string, unknown> = {}) => ({
+/** A message of event `seq`, its `part`-th (as the server numbers them in `pos`). */
+const msg = (seq: number, type: string, rest: Record<string, unknown> = {}, part = 1) => ({
   type,
   execution_id: 'job_1',
   timestamp: ts(T0 + seq),
   seq,
+  pos: `${seq}.${part}`,
   ...rest,
 })
 
@@ -55,7 +57,7 @@ describe('JobLive', () => {
     expect(m.job?.current_node).toBe('wait')
     expect(m.job?.routine_states?.wait).toMatchObject({ status: 'running', activations: 1 })
     m.apply(msg(4, 'node_update', { node_id: 'wait', node_state: { status: 'completed', output: { value: 2 }, completed_at: ts(T0 + 4) } }))
-    const r = m.apply(msg(4, 'status', { status: 'running', data: { progress: 2 / 3, current_node: 'wait' } }))
+    const r = m.apply(msg(4, 'status', { status: 'running', data: { progress: 2 / 3, current_node: 'wait' } }, 2))
     expect(r).toEqual({ changed: true, lifecycle: false, routineFailed: false })
     expect(m.job?.progress).toBeCloseTo(2 / 3)
     expect(m.job?.nodes_completed).toBe(2)
@@ -65,9 +67,12 @@ describe('JobLive', () => {
     const end = m.apply(msg(5, 'status', { status: 'completed', data: { progress: 1, current_node: 'done' } }))
     expect(end.lifecycle).toBe(true)
     m.apply(
-      msg(5, 'completion', {
-        result: { status: 'completed', output: { value: 42 }, nodes_completed: 3, nodes_failed: 0, duration: 5.5 },
-      }),
+      msg(
+        5,
+        'completion',
+        { result: { status: 'completed', output: { value: 42 }, nodes_completed: 3, nodes_failed: 0, duration: 5.5 } },
+        2,
+      ),
     )
     expect(m.job).toMatchObject({ status: 'completed', progress: 1, result: { value: 42 }, nodes_completed: 3, duration: 5.5 })
     expect(m.job?.completed_at).toBe(new Date((T0 + 5) * 1000).toISOString())
@@ -156,13 +161,13 @@ describe('JobLive', () => {
     expect(m.job?.nodes_failed).toBe(1)
     expect(m.job?.routine_states?.wait.error).toBe('boom')
     m.apply(msg(5, 'status', { status: 'failed', data: { progress: 1 / 3 } }))
-    m.apply(msg(5, 'error', { error: 'routine "wait" failed: boom' }))
+    m.apply(msg(5, 'error', { error: 'routine "wait" failed: boom' }, 2))
     expect(m.job).toMatchObject({ status: 'failed', error: 'routine "wait" failed: boom' })
 
     const c = new JobLive()
     c.snapshot(job())
     c.apply(msg(3, 'status', { status: 'failed', data: { state: 'cancelled' } }))
-    c.apply(msg(3, 'error', { error: 'Job cancelled' }))
+    c.apply(msg(3, 'error', { error: 'Job cancelled' }, 2))
     expect(c.job?.status).toBe('cancelled')
   })
 
@@ -191,5 +196,39 @@ describe('JobLive', () => {
     expect(m.job?.pause_requested).toBe(true)
     m.apply(msg(5, 'status', { status: 'running', data: { state: 'paused' } }))
     expect(m.job).toMatchObject({ status: 'paused', pause_requested: false })
+  })
+})
+
+describe('JobLive and positions', () => {
+  it('applies each message once: a repeated one (a resume that overlaps) changes nothing', () => {
+    const m = new JobLive()
+    m.snapshot(job())
+    const started = msg(3, 'node_update', { node_id: 'wait', node_state: { status: 'running' } })
+    expect(m.apply(started).changed).toBe(true)
+    expect(m.apply(started)).toEqual({ changed: false, lifecycle: false, routineFailed: false })
+    expect(m.job?.routine_states?.wait.activations).toBe(1)
+    expect(m.pos).toEqual({ seq: 3, part: 1 })
+  })
+
+  it('takes the second message of an event cut between the two, and nothing the snapshot reflects', () => {
+    const m = new JobLive()
+    m.snapshot(job({ events: 3 }))
+    m.apply(msg(4, 'node_update', { node_id: 'wait', node_state: { status: 'completed', output: { v: 1 } } }))
+    // The connection drops; the resumed one starts at 4.2.
+    expect(m.apply(msg(4, 'status', { status: 'running', data: { progress: 0.5, current_node: 'wait' } }, 2)).changed).toBe(true)
+    expect(m.job?.progress).toBe(0.5)
+    expect(m.pos).toEqual({ seq: 4, part: 2 })
+    // A snapshot reflecting event 5 in full: the stream's messages of 5 are old news.
+    expect(m.snapshot(job({ events: 5, progress: 0.75 }))).toBe(true)
+    expect(m.apply(msg(5, 'status', { status: 'running', data: { progress: 0.1 } }, 2)).changed).toBe(false)
+    expect(m.job?.progress).toBe(0.75)
+    expect(m.seq).toBe(5)
+  })
+
+  it('ignores messages without a position', () => {
+    const m = new JobLive()
+    m.snapshot(job())
+    expect(m.apply({ type: 'status', seq: 9, status: 'failed' }).changed).toBe(false)
+    expect(m.job?.status).toBe('running')
   })
 })

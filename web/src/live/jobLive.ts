@@ -4,6 +4,7 @@
 
 import type { Job, JobStatus, LogEntry, RoutineState } from '../api/api'
 import type { LiveMessage } from './live'
+import { after, comparePos, posOf, type Pos } from './position'
 import { isFinished } from '../jobs/status'
 
 const LEVEL_RANK: Record<string, number> = { debug: 0, info: 1, warning: 2, error: 3 }
@@ -53,16 +54,23 @@ export interface Applied {
 
 const NOTHING: Applied = { changed: false, lifecycle: false, routineFailed: false }
 
+const later = (a: Pos, b: Pos): Pos => (comparePos(a, b) >= 0 ? a : b)
+
 export class JobLive {
   job: Job | undefined
-  /** Seq the current snapshot reflects; messages up to it are already in `job`. */
-  private snapSeq = 0
-  /** Highest seq applied from the stream. */
-  private appliedSeq = 0
+  /** What the current snapshot reflects: every message of its events (`job.events`). */
+  private snapPos: Pos = after(0)
+  /** The position of the last message applied from the stream (or a snapshot past it). */
+  private appliedPos: Pos = after(0)
 
   /** The seq the state reflects (for the socket's `since`). */
   get seq(): number {
-    return Math.max(this.snapSeq, this.appliedSeq)
+    return Math.max(this.snapPos.seq, this.appliedPos.seq)
+  }
+
+  /** The position the state reflects: messages at or before it are already in `job`. */
+  get pos(): Pos {
+    return later(this.snapPos, this.appliedPos)
   }
 
   /**
@@ -72,7 +80,7 @@ export class JobLive {
    */
   snapshot(job: Job): boolean {
     const events = typeof job.events === 'number' && Number.isFinite(job.events) ? job.events : undefined
-    const newer = this.job === undefined || events === undefined || events >= this.appliedSeq
+    const newer = this.job === undefined || events === undefined || events >= this.appliedPos.seq
     if (!newer && !isFinished(job.status)) {
       // Older than the stream, but a pause request it reports is news (the stream has no message for it).
       if (job.pause_requested && job.job_id === this.job?.job_id) this.pauseRequested()
@@ -82,21 +90,27 @@ export class JobLive {
     const keep = job.routine_states === undefined && this.job?.job_id === job.job_id ? this.job.routine_states : undefined
     this.job = keep ? { ...job, routine_states: keep } : job
     if (events !== undefined) {
-      this.snapSeq = Math.max(this.snapSeq, events)
-      this.appliedSeq = Math.max(this.appliedSeq, events)
+      this.snapPos = later(this.snapPos, after(events))
+      this.appliedPos = later(this.appliedPos, after(events))
     } else {
-      this.snapSeq = Math.max(this.snapSeq, this.appliedSeq)
+      this.snapPos = later(this.snapPos, this.appliedPos)
     }
     return true
   }
 
-  /** Applies one message of the executions stream. */
+  /**
+   * Applies one message of the executions stream, once: a message at or
+   * before the position the state reflects (the snapshot's, or the last one
+   * applied) changes nothing, so a repeated node_update never counts an
+   * activation twice.
+   */
   apply(msg: LiveMessage): Applied {
-    const seq = typeof msg.seq === 'number' ? msg.seq : undefined
+    const pos = posOf(msg)
     const j0 = this.job
-    if (!j0 || seq === undefined) return NOTHING
-    if (seq <= this.snapSeq) return NOTHING // the snapshot has it
-    this.appliedSeq = Math.max(this.appliedSeq, seq)
+    if (!j0 || pos === undefined) return NOTHING
+    if (comparePos(pos, this.pos) <= 0) return NOTHING // the snapshot has it, or it was applied
+    this.appliedPos = pos
+    const seq = pos.seq
     // The last seq the state reflects (the time scrubber's end) moves with every event.
     const advanced = (j0.events ?? 0) < seq
     const j: Job = advanced ? { ...j0, events: seq } : j0

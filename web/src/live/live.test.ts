@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { CLOSE_LAGGING, LiveSocket, SeqTracker, wsUrl, type LiveMessage, type LiveState, type WebSocketLike } from './live'
+import { CLOSE_LAGGING, LiveSocket, wsUrl, type LiveMessage, type LiveState, type WebSocketLike } from './live'
 
 /** A scripted stand-in for the browser's WebSocket. */
 class FakeSocket implements WebSocketLike {
@@ -85,53 +85,6 @@ describe('wsUrl', () => {
   })
 })
 
-describe('SeqTracker', () => {
-  it('delivers increasing seqs and drops older ones', () => {
-    const t = new SeqTracker()
-    expect(t.accept(1)).toBe(true)
-    expect(t.accept(2)).toBe(true)
-    expect(t.accept(1)).toBe(false)
-    expect(t.last).toBe(2)
-  })
-
-  it('lets several messages of one seq through on one connection', () => {
-    const t = new SeqTracker()
-    expect(t.accept(5)).toBe(true)
-    expect(t.accept(5)).toBe(true)
-    expect(t.accept(5)).toBe(true)
-  })
-
-  it('resumes before a possibly incomplete seq and skips what was delivered of it', () => {
-    const t = new SeqTracker()
-    t.accept(6)
-    t.accept(7) // node_update of seq 7 ...
-    expect(t.since()).toBe(6) // ... its status may still be missing
-    t.reset()
-    expect(t.accept(7)).toBe(false) // replayed node_update
-    expect(t.accept(7)).toBe(true) // the status not seen before
-    expect(t.accept(8)).toBe(true)
-    expect(t.since()).toBe(7)
-  })
-
-  it('resumes right after a seq known to be complete', () => {
-    const t = new SeqTracker(12)
-    expect(t.since()).toBe(12)
-    t.reset()
-    expect(t.accept(12)).toBe(false)
-    expect(t.accept(13)).toBe(true)
-    t.advance(20)
-    expect(t.since()).toBe(20)
-    t.advance(15) // never backwards
-    expect(t.since()).toBe(20)
-  })
-
-  it('passes messages without a seq', () => {
-    const t = new SeqTracker(3)
-    expect(t.accept(undefined)).toBe(true)
-    expect(t.accept(undefined)).toBe(true)
-  })
-})
-
 describe('LiveSocket', () => {
   it('connects to the same host with since and reports live', () => {
     const { socket, states } = setup({ since: 4 })
@@ -152,14 +105,14 @@ describe('LiveSocket', () => {
     expect(FakeSocket.last.since).toBeNull()
   })
 
-  it('reconnects with the last seq after a drop, without duplicates or gaps', () => {
+  it('reconnects with the last position after a drop, without duplicates or gaps', () => {
     const { socket, seqs, states } = setup({ since: 2 })
     socket.start()
     const a = FakeSocket.last
     a.open()
-    a.receive({ type: 'node_update', seq: 3 })
-    a.receive({ type: 'status', seq: 3 })
-    a.receive({ type: 'log', seq: 4 })
+    a.receive({ type: 'node_update', seq: 3, pos: '3.1' })
+    a.receive({ type: 'status', seq: 3, pos: '3.2' })
+    a.receive({ type: 'log', seq: 4, pos: '4.1' })
     a.drop()
     expect(socket.state).toBe('reconnecting')
 
@@ -168,31 +121,41 @@ describe('LiveSocket', () => {
     vi.advanceTimersByTime(1)
     const b = FakeSocket.last
     expect(FakeSocket.all).toHaveLength(2)
-    // seq 4 may have had more messages: ask from 3 and skip the one already seen.
-    expect(b.since).toBe('3')
+    // After the last message handed on, exactly.
+    expect(b.since).toBe('4.1')
     b.open()
-    b.receive({ type: 'log', seq: 4 })
-    b.receive({ type: 'node_update', seq: 5 })
-    b.receive({ type: 'status', seq: 5 })
-    b.receive({ type: 'completion', seq: 5 })
+    b.receive({ type: 'node_update', seq: 5, pos: '5.1' })
+    b.receive({ type: 'status', seq: 5, pos: '5.2' })
+    b.receive({ type: 'completion', seq: 5, pos: '5.3' })
     expect(seqs()).toEqual(['3:node_update', '3:status', '4:log', '5:node_update', '5:status', '5:completion'])
+    expect(socket.lastPos).toEqual({ seq: 5, part: 3 })
     expect(states.map((s) => s.state)).toEqual(['connecting', 'live', 'reconnecting', 'live'])
     expect(states[3].reconnected).toBe(true)
     expect(socket.lastSeq).toBe(5)
   })
 
-  it('completes a seq cut in the middle on the next connection', () => {
+  it('completes an event cut in the middle on the next connection', () => {
     const { socket, seqs } = setup({ since: 9 })
     socket.start()
     FakeSocket.last.open()
-    FakeSocket.last.receive({ type: 'status', seq: 10 }) // job_completed: status ...
+    FakeSocket.last.receive({ type: 'status', seq: 10, pos: '10.1' }) // job_completed: status ...
     FakeSocket.last.drop() // ... completion not received
     vi.advanceTimersByTime(250)
-    expect(FakeSocket.last.since).toBe('9')
+    expect(FakeSocket.last.since).toBe('10.1')
     FakeSocket.last.open()
-    FakeSocket.last.receive({ type: 'status', seq: 10 })
-    FakeSocket.last.receive({ type: 'completion', seq: 10 })
+    FakeSocket.last.receive({ type: 'completion', seq: 10, pos: '10.2' })
     expect(seqs()).toEqual(['10:status', '10:completion'])
+  })
+
+  it('drops a message at or before the last position (a server repeating itself)', () => {
+    const { socket, seqs } = setup()
+    socket.start()
+    FakeSocket.last.open()
+    FakeSocket.last.receive({ type: 'node_update', seq: 3, pos: '3.1' })
+    FakeSocket.last.receive({ type: 'node_update', seq: 3, pos: '3.1' })
+    FakeSocket.last.receive({ type: 'log', seq: 2, pos: '2.1' })
+    FakeSocket.last.receive({ type: 'status', seq: 3, pos: '3.2' })
+    expect(seqs()).toEqual(['3:node_update', '3:status'])
   })
 
   it('backs off from 0.25 s to 5 s while the server cannot be reached, and resets once open', () => {
@@ -223,46 +186,44 @@ describe('LiveSocket', () => {
     const { socket, states, seqs } = setup({ since: 0 })
     socket.start()
     FakeSocket.last.open()
-    FakeSocket.last.receive({ type: 'status', seq: 1 })
-    FakeSocket.last.receive({ type: 'node_update', seq: 2 })
-    FakeSocket.last.receive({ type: 'node_update', seq: 3 })
-    FakeSocket.last.drop(CLOSE_LAGGING, 'lagging: reconnect with ?since=3')
+    FakeSocket.last.receive({ type: 'status', seq: 1, pos: '1.1' })
+    FakeSocket.last.receive({ type: 'node_update', seq: 2, pos: '2.1' })
+    FakeSocket.last.receive({ type: 'node_update', seq: 3, pos: '3.1' })
+    FakeSocket.last.drop(CLOSE_LAGGING, 'lagging: reconnect with ?since=3.1')
     expect(states[states.length - 1]).toMatchObject({ state: 'reconnecting', code: 4008 })
     vi.advanceTimersByTime(250)
     expect(FakeSocket.all).toHaveLength(2)
-    expect(FakeSocket.last.since).toBe('2')
+    expect(FakeSocket.last.since).toBe('3.1')
     FakeSocket.last.open()
-    FakeSocket.last.receive({ type: 'node_update', seq: 3 })
-    FakeSocket.last.receive({ type: 'log', seq: 4 })
+    FakeSocket.last.receive({ type: 'log', seq: 4, pos: '4.1' })
     expect(seqs()).toEqual(['1:status', '2:node_update', '3:node_update', '4:log'])
     expect(socket.state).toBe('live')
   })
 
-  it('passes messages without seq, ignores frames that are not JSON objects', () => {
+  it('passes messages without pos, ignores frames that are not JSON objects', () => {
     const { socket, got } = setup({ since: 5 })
     socket.start()
     FakeSocket.last.open()
     FakeSocket.last.receive('not json')
     FakeSocket.last.receive('[1,2]')
     FakeSocket.last.receive({ type: 'pong' })
-    FakeSocket.last.receive({ type: 'status', seq: 5 }) // already reflected by the caller
-    FakeSocket.last.receive({ type: 'status', seq: 6 })
+    FakeSocket.last.receive({ type: 'status', seq: 5, pos: '5.2' }) // already reflected by the caller
+    FakeSocket.last.receive({ type: 'status', seq: 6, pos: '6.1' })
     expect(got.map((m) => m.type + (m.seq ?? ''))).toEqual(['pong', 'status6'])
   })
 
-  it('does not count metrics towards an event (they come on a timer)', () => {
+  it('leaves metrics (snapshots on a timer, without pos) out of the resume point', () => {
     const { socket, got } = setup({ path: '/api/ws/jobs/job_1/monitor', since: 4 })
     socket.start()
     FakeSocket.last.open()
-    FakeSocket.last.receive({ type: 'routine_started', seq: 5 })
+    FakeSocket.last.receive({ type: 'routine_started', seq: 5, pos: '5.1' })
     FakeSocket.last.receive({ type: 'metrics', seq: 5 })
     FakeSocket.last.receive({ type: 'metrics', seq: 5 })
     FakeSocket.last.drop()
     vi.advanceTimersByTime(250)
-    expect(FakeSocket.last.since).toBe('4')
+    expect(FakeSocket.last.since).toBe('5.1')
     FakeSocket.last.open()
-    FakeSocket.last.receive({ type: 'routine_started', seq: 5 })
-    FakeSocket.last.receive({ type: 'execution_event', seq: 5 })
+    FakeSocket.last.receive({ type: 'execution_event', seq: 5, pos: '5.2' })
     expect(got.map((m) => m.type)).toEqual(['routine_started', 'metrics', 'metrics', 'execution_event'])
   })
 
@@ -270,14 +231,14 @@ describe('LiveSocket', () => {
     const { socket, got } = setup({ since: 3 })
     socket.start()
     FakeSocket.last.open()
-    FakeSocket.last.receive({ type: 'log', seq: 4 })
+    FakeSocket.last.receive({ type: 'log', seq: 4, pos: '4.1' })
     socket.advance(8)
-    FakeSocket.last.receive({ type: 'log', seq: 7 })
+    FakeSocket.last.receive({ type: 'log', seq: 7, pos: '7.1' })
     FakeSocket.last.drop()
     vi.advanceTimersByTime(250)
     expect(FakeSocket.last.since).toBe('8')
     FakeSocket.last.open()
-    FakeSocket.last.receive({ type: 'log', seq: 9 })
+    FakeSocket.last.receive({ type: 'log', seq: 9, pos: '9.1' })
     expect(got.map((m) => m.seq)).toEqual([4, 9])
   })
 

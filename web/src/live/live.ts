@@ -1,22 +1,20 @@
 // Reconnecting client for the server's WebSocket streams (docs/streams.md).
 //
-// A job's streams number their messages with the seq of the event they come
-// from. One event may yield several messages that share its seq (seed 000's
-// final `status` + `completion`; seed 004's `routine_started` +
-// `execution_event`), so "the last seq seen" is not enough to resume: a drop
-// between two such messages would lose the second one if we reconnected with
-// `?since=<that seq>`. The client therefore remembers how many messages of the
-// latest seq it has delivered; until a higher seq arrives that event may be
-// incomplete, so it reconnects with `since=<seq - 1>`, and drops the replayed
-// messages of that seq it already delivered (the server derives an event's
-// messages deterministically, in the same order).
+// A job's streams give every message derived from an event its position
+// (`pos`, "57.2": event 57's second message; see position.ts), and take one as
+// `?since=`. The client keeps the position of the last message it delivered and
+// reconnects with it, so a drop anywhere — between two messages of one event
+// too — costs no message and repeats none.
+
+import { PosTracker, posOf, type Pos } from './position'
 
 export type LiveState = 'live' | 'connecting' | 'reconnecting' | 'closed'
 
-/** A decoded frame. Messages derived from a job event carry its `seq`. */
+/** A decoded frame. Messages derived from a job event carry its `seq` and their `pos`. */
 export interface LiveMessage {
   type: string
   seq?: number
+  pos?: string
   [key: string]: unknown
 }
 
@@ -47,74 +45,9 @@ export function wsUrl(path: string, loc: LocationLike = location): string {
   return `${scheme}//${loc.host}${path.startsWith('/') ? path : '/' + path}`
 }
 
-function withSince(url: string, since: number | undefined): string {
+function withSince(url: string, since: string | undefined): string {
   if (since === undefined) return url
   return `${url}${url.includes('?') ? '&' : '?'}since=${since}`
-}
-
-/**
- * Which messages of a seq-numbered stream are new, and where to resume.
- * Messages without a seq (heartbeats, `connection:status`, protocol errors)
- * are always new.
- */
-export class SeqTracker {
-  /** Highest seq delivered (or known from elsewhere, see `advance`). */
-  private seq: number | undefined
-  /** Messages of `seq` delivered so far; Infinity when the event is known to be complete. */
-  private delivered = 0
-  /** Messages of `seq` the current connection has sent. */
-  private sent = 0
-
-  constructor(since?: number) {
-    if (since !== undefined) this.advance(since)
-  }
-
-  /** The last seq delivered, if any. */
-  get last(): number | undefined {
-    return this.seq
-  }
-
-  /**
-   * Marks everything up to `seq` as delivered, e.g. because a REST snapshot
-   * already reflects it. Never moves backwards.
-   */
-  advance(seq: number): void {
-    if (!Number.isFinite(seq) || seq < 0) return
-    if (this.seq === undefined || seq > this.seq || (seq === this.seq && this.delivered !== Infinity)) {
-      this.seq = seq
-      this.delivered = Infinity
-      this.sent = 0
-    }
-  }
-
-  /** The `since` of the next connection (undefined: from the start). */
-  since(): number | undefined {
-    if (this.seq === undefined) return undefined
-    if (this.delivered === Infinity) return this.seq
-    return this.seq > 0 ? this.seq - 1 : undefined
-  }
-
-  /** A new connection starts; call before its first message. */
-  reset(): void {
-    this.sent = 0
-  }
-
-  /** Whether a message with this seq is new; records it if so. */
-  accept(seq: number | undefined): boolean {
-    if (seq === undefined) return true
-    if (this.seq === undefined || seq > this.seq) {
-      this.seq = seq
-      this.delivered = 1
-      this.sent = 1
-      return true
-    }
-    if (seq < this.seq) return false
-    // The same seq as the latest delivered: new only past what was delivered.
-    this.sent++
-    if (this.sent <= this.delivered) return false
-    this.delivered++
-    return true
-  }
 }
 
 export interface LiveSocketOptions {
@@ -124,8 +57,8 @@ export interface LiveSocketOptions {
   /** Called on every state change; `reconnected` is true when `live` follows a drop. */
   onState?: (state: LiveState, info: { reconnected: boolean; code?: number }) => void
   /**
-   * Track seqs and resume with `?since=` (job streams). Off for streams that
-   * replay nothing and mix several jobs' seqs, such as `/api/ws/monitor`.
+   * Track positions and resume with `?since=` (job streams). Off for streams
+   * that replay nothing and mix several jobs' messages, such as `/api/ws/monitor`.
    */
   resume?: boolean
   /** Seq already reflected by the caller's state: the first connection asks only for later ones. */
@@ -145,7 +78,7 @@ const OPEN = 1
  */
 export class LiveSocket {
   private readonly opts: LiveSocketOptions
-  private readonly tracker: SeqTracker | undefined
+  private readonly tracker: PosTracker | undefined
   private ws: WebSocketLike | undefined
   private timer: ReturnType<typeof setTimeout> | undefined
   private delay: number
@@ -155,7 +88,7 @@ export class LiveSocket {
 
   constructor(opts: LiveSocketOptions) {
     this.opts = opts
-    this.tracker = opts.resume === false ? undefined : new SeqTracker(opts.since)
+    this.tracker = opts.resume === false ? undefined : new PosTracker(opts.since)
     this.delay = opts.minDelayMs ?? 250
   }
 
@@ -163,8 +96,13 @@ export class LiveSocket {
     return this.current
   }
 
-  /** The last seq handed on (undefined before any, or without resume). */
+  /** The seq of the last message handed on (undefined before any, or without resume). */
   get lastSeq(): number | undefined {
+    return this.tracker?.last?.seq
+  }
+
+  /** The position the next connection resumes after. */
+  get lastPos(): Pos | undefined {
     return this.tracker?.last
   }
 
@@ -215,7 +153,6 @@ export class LiveSocket {
     this.timer = undefined
     const Ctor = this.opts.WebSocket ?? (globalThis.WebSocket as unknown as WebSocketFactory | undefined)
     this.setState(this.wasLive || this.current === 'reconnecting' ? 'reconnecting' : 'connecting')
-    this.tracker?.reset()
     const url = withSince(wsUrl(this.opts.path, this.opts.location ?? location), this.tracker?.since())
     let ws: WebSocketLike
     try {
@@ -241,10 +178,9 @@ export class LiveSocket {
       }
       if (!msg || typeof msg !== 'object' || Array.isArray(msg)) return
       const m = msg as LiveMessage
-      // `metrics` snapshots carry the latest seq but are sent on a timer, not
-      // once per event: they do not count towards an event's messages.
-      const seq = typeof m.seq === 'number' && Number.isFinite(m.seq) && m.type !== 'metrics' ? m.seq : undefined
-      if (this.tracker && !this.tracker.accept(seq)) return
+      // Messages without a position (metrics snapshots, heartbeats) are not
+      // part of the resumable stream: always handed on.
+      if (this.tracker && !this.tracker.accept(posOf(m))) return
       this.opts.onMessage(m)
     }
     ws.onerror = () => {
