@@ -14,7 +14,7 @@ RACE_PKGS := ./backend/engine/... ./backend/events/... ./backend/routines/... ./
 GO_SRC    := $(shell find backend examples -name '*.go' 2>/dev/null) embed.go go.mod go.sum $(wildcard migrations/*.sql)
 WEB_SRC   := $(shell find web/src web/public web/index.html web/vite.config.ts web/tsconfig.json web/compress.mjs -type f 2>/dev/null) package.json package-lock.json
 
-.PHONY: all build run test test-go test-race test-web test-e2e vet fmt-check templ templ-check api-types api-types-check web bench clean
+.PHONY: all build run test test-go test-race test-fuzz test-web test-e2e vet fmt-check templ templ-check api-types api-types-check web bench clean
 
 all: build
 
@@ -60,10 +60,19 @@ fmt-check:
 vet:
 	$(GO) vet $(GOFLAGS_COMMON) ./...
 
-test: fmt-check templ-check api-types-check vet test-go test-race test-web test-e2e
+test: fmt-check templ-check api-types-check vet test-go test-race test-fuzz test-web test-e2e
 
 test-go:
 	$(GO) test $(GOFLAGS_COMMON) -count=1 ./...
+
+# The parsers' fuzz targets, each for a few seconds beyond its corpus
+# (test-go runs every corpus, committed under testdata/fuzz, as tests).
+FUZZ_TARGETS := ./backend/flow:FuzzParse ./backend/flow:FuzzParseMemory ./backend/routines:FuzzExpression ./backend/debug:FuzzBreakpointRecord
+FUZZ_TIME ?= 3s
+test-fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+	  $(GO) test $(GOFLAGS_COMMON) -run '^$$' -fuzz "^$${t##*:}$$" -fuzztime $(FUZZ_TIME) $${t%%:*} || exit 1; \
+	done
 
 test-race:
 	$(GO) test $(GOFLAGS_COMMON) -race -count=1 $(RACE_PKGS)
@@ -77,13 +86,15 @@ test-e2e: build
 
 # Chain benchmarks (10,000 jobs each; also without hooks, with the debugger
 # unused and with 10 never-matching breakpoints) and the breakpoint hit
-# latency, beside the raw SQLite insert rate (1,000,000 rows), in one run,
-# printed as one table; then the WebSocket
+# latency, beside the raw SQLite insert rate (1,000,000 rows), and the
+# replay of a stored job of ~200,000 events to one WebSocket client beside
+# GET …/events paging the same log, printed as one table; then the WebSocket
 # load test (streams vs a plain melody Broadcast server), its own table.
 bench:
 	{ $(GO) test $(GOFLAGS_COMMON) -run '^$$' -bench 'Chain|Debugger' -benchtime 10000x ./backend/bench/ && \
 	  $(GO) test $(GOFLAGS_COMMON) -run '^$$' -bench 'BreakpointHitLatency' -benchtime 300x ./backend/bench/ && \
 	  $(GO) test $(GOFLAGS_COMMON) -run '^$$' -bench 'SQLite' -benchtime 1000000x ./backend/bench/ && \
+	  $(GO) test $(GOFLAGS_COMMON) -run '^$$' -bench 'Replay|EventsREST' -benchtime 3x ./backend/bench/ && \
 	  $(GO) test $(GOFLAGS_COMMON) -run '^$$' -bench 'StateAt100k|Activations100k' -benchtime 20x ./backend/history/ ; } \
 	  | $(GO) run $(GOFLAGS_COMMON) ./backend/cmd/benchtable
 	$(GO) run $(GOFLAGS_COMMON) ./backend/cmd/wsbench
