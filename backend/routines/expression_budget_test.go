@@ -43,3 +43,18 @@ func TestGrowthIsBoundedBeyondPlus(t *testing.T) {
 		}
 	}
 }
+
+func TestTemplateRenderingIsBounded(t *testing.T) {
+	tpl, err := ParseTemplate(strings.Repeat("{{ data.s }}", 40))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]any{"data": map[string]any{"s": strings.Repeat("x", 1<<20)}}
+	if _, err := tpl.Render(env); err == nil || !strings.Contains(err.Error(), "rendered more than 16 MB") {
+		t.Fatalf("40 MB template: %v", err)
+	}
+	env["data"] = map[string]any{"s": strings.Repeat("x", 1<<10)}
+	if out, err := tpl.Render(env); err != nil || len(out) != 40<<10 {
+		t.Fatalf("40 KB template: %d, %v", len(out), err)
+	}
+}

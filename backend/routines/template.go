@@ -131,19 +131,25 @@ func (t *Template) Static() (string, bool) {
 	return t.src, true
 }
 
-// Render evaluates the template's expressions against env.
+// Render evaluates the template's expressions against env. The text it
+// builds is bounded by ConcatBudget as one expression's strings are: each
+// placeholder has a budget of its own, and a thousand "{{ data.s }}" of a
+// megabyte each would otherwise build a gigabyte.
 func (t *Template) Render(env map[string]any) (string, error) {
 	var b strings.Builder
 	for _, p := range t.parts {
 		if p.expr == nil {
 			b.WriteString(p.text)
-			continue
+		} else {
+			v, err := p.expr.Eval(env)
+			if err != nil {
+				return "", err
+			}
+			b.WriteString(renderValue(v))
 		}
-		v, err := p.expr.Eval(env)
-		if err != nil {
-			return "", err
+		if b.Len() > ConcatBudget {
+			return "", &Error{Name: "ExpressionError", Err: fmt.Errorf("template %q: memory budget exceeded: it rendered more than %d MB", clip(t.src, 80), ConcatBudget>>20)}
 		}
-		b.WriteString(renderValue(v))
 	}
 	return b.String(), nil
 }
