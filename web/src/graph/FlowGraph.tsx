@@ -316,7 +316,7 @@ function FlowGraphInner({
 
   // Tall enough to show the whole flow at full size (bounded), so nothing needs zooming.
   const miniMap = large || layout.width > 1400
-  const minZoom = large ? 0.1 : fit ? 0.45 : READABLE_MIN_ZOOM
+  const minZoom = large ? 0.1 : fit ? 0.2 : READABLE_MIN_ZOOM
   const height = large ? 560 : Math.max(200, Math.min(640, layout.height + 50 + (miniMap ? 120 : 0)))
   const box = useRef<HTMLDivElement>(null)
   // A large live graph follows its running routine until the operator moves it.
