@@ -133,7 +133,7 @@ func (r *retainer) pass(ctx context.Context) (RetentionResult, error) {
 	}
 	res.Took = time.Since(start)
 	if res.Jobs > 0 || res.FreedPages > 0 {
-		_, pageSize, _ := r.st.FreePages(ctx)
+		_, pageSize, _ := r.st.FreePages(context.WithoutCancel(ctx))
 		r.log.Info("retention deleted finished jobs", "jobs", res.Jobs, "rows", res.Rows, "batches", res.Batches,
 			"freed_bytes", int64(res.FreedPages)*pageSize, "took", res.Took.Round(time.Millisecond),
 			"write_lock_held", (res.DeleteTime + res.VacuumTime).Round(time.Millisecond),
