@@ -126,7 +126,7 @@ test('job page resumes after a dropped socket (4008) without gaps or duplicates'
   const problems = watchPage(page)
   const urls = []
   let cut = false
-  let cutSeq
+  let cutPos
   await page.routeWebSocket(
     (url) => url.pathname.startsWith('/api/ws/executions/'),
     (ws) => {
@@ -135,16 +135,16 @@ test('job page resumes after a dropped socket (4008) without gaps or duplicates'
       if (cut) return // later connections pass through untouched
       // First connection: pass messages on until "wait" completes, then cut the
       // socket between the two messages of that event (its node_update and the
-      // status with the new progress share one seq).
+      // status with the new progress: positions seq.1 and seq.2).
       upstream.onMessage((data) => {
         if (cut) return
         ws.send(data)
         const msg = JSON.parse(String(data))
         if (msg.type === 'node_update' && msg.node_id === 'wait' && msg.node_state?.status === 'completed') {
           cut = true
-          cutSeq = msg.seq
+          cutPos = msg.pos
           upstream.close().catch(() => {})
-          ws.close({ code: 4008, reason: 'lagging: reconnect with ?since=<last seq>' }).catch(() => {})
+          ws.close({ code: 4008, reason: `lagging: reconnect with ?since=${msg.pos}` }).catch(() => {})
         }
       })
     },
@@ -158,10 +158,12 @@ test('job page resumes after a dropped socket (4008) without gaps or duplicates'
     await waitForStatus(page, 'completed', 20_000)
     await waitForLive(page)
 
-    // The page came back and asked again for the event it may have got only part of.
+    // The page came back and asked for what follows the last message it got:
+    // the event's second message, nothing twice.
     assert.ok(cut, 'the first socket was cut')
     assert.ok(urls.length >= 2, `reconnected: ${JSON.stringify(urls)}`)
-    assert.equal(new URL(urls[1]).searchParams.get('since'), String(cutSeq - 1), JSON.stringify(urls))
+    assert.match(String(cutPos), /^\d+\.1$/, 'the cut message is the first of its event')
+    assert.equal(new URL(urls[1]).searchParams.get('since'), cutPos, JSON.stringify(urls))
 
     const done = await waitForJob(server.url, jobId, (j) => j.status === 'completed')
     await waitForText(page.getByTestId('job-progress'), /100%/)
