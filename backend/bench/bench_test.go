@@ -61,19 +61,21 @@ type rig struct {
 	st  *store.Store
 	eng *engine.Engine
 	f   *flow.Flow
+	dir string // the data directory
 }
 
 func newRig(b *testing.B) *rig {
 	migrations, _ := fs.Sub(switchyard.Migrations, "migrations")
 	quiet := slog.New(slog.DiscardHandler)
-	st, err := store.Open(context.Background(), b.TempDir(), migrations, quiet)
+	dir := b.TempDir()
+	st, err := store.Open(context.Background(), dir, migrations, quiet)
 	if err != nil {
 		b.Fatal(err)
 	}
 	reg := engine.NewRegistry()
 	routines.Register(reg)
 	eng := engine.New(reg, events.NewBus(st.Writer), engine.Options{Logger: quiet})
-	return &rig{st: st, eng: eng, f: chainFlow(b)}
+	return &rig{st: st, eng: eng, f: chainFlow(b), dir: dir}
 }
 
 func (r *rig) run(b *testing.B, value int) <-chan struct{} {

@@ -37,6 +37,7 @@ type Activation struct {
 	failed     bool   // it ended with an error
 	usedState  bool   // it called WithState: its end records the routine's state
 	cost       int64  // what it counts against the job's queue budget while queued
+	dataBytes  int64  // Data's size as JSON, as its emit measured it
 	// resumed marks an activation a crash interrupted, restored to run
 	// again (its routine_started is already in the log); interrupted, one
 	// that may not run again and fails as interrupted instead.
@@ -244,7 +245,8 @@ func (a *Activation) Emit(ctx context.Context, event string, data any) error {
 	}
 	st.Emitted[event]++
 	a.children += len(outs)
-	j.publishLocked(&events.Event{Type: events.EventEmit, RoutineID: a.RoutineID, ActivationID: a.ID, Event: event, Data: data, Targets: len(outs)})
+	j.publishLocked(&events.Event{Type: events.EventEmit, RoutineID: a.RoutineID, ActivationID: a.ID, Event: event, Data: data,
+		Targets: len(outs), Bytes: size})
 	source := a.RoutineID + "." + event
 	for i, t := range outs {
 		cost := int64(activationCost) // the targets share the payload: the first carries it
@@ -253,7 +255,7 @@ func (a *Activation) Emit(ctx context.Context, event string, data any) error {
 		}
 		j.enqueueLocked(&Activation{
 			ParentID: a.ID, Depth: a.Depth + 1, RoutineID: t.node.id, Slot: t.slot,
-			Data: mapParams(data, t.mapping), node: t.node, job: j, Source: source, cost: cost,
+			Data: mapParams(data, t.mapping), node: t.node, job: j, Source: source, cost: cost, dataBytes: size,
 		})
 	}
 	j.spawnLocked()

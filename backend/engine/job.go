@@ -249,7 +249,7 @@ func (j *job) beginLocked(a *Activation) {
 	j.state.CurrentNode = a.RoutineID
 	j.publishLocked(&events.Event{
 		Type: events.RoutineStarted, RoutineID: a.RoutineID, ActivationID: a.ID,
-		ParentID: a.ParentID, Slot: a.Slot, Data: a.Data, Time: now,
+		ParentID: a.ParentID, Slot: a.Slot, Data: a.Data, Time: now, Bytes: a.dataBytes,
 	})
 }
 

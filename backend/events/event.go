@@ -121,6 +121,10 @@ type Event struct {
 	// Job is the job's state on job_* events; the store keeps it as the
 	// job's record. It is not part of the event's JSON.
 	Job *JobState `json:"-"`
+	// Bytes is what Data weighs as JSON when the publisher knows it (the
+	// engine does for emits and activation starts), 0 otherwise: the writer
+	// bounds its backlog by it. Not part of the event's JSON.
+	Bytes int64 `json:"-"`
 }
 
 // JobState is a job's record as the API returns it and the store keeps it.

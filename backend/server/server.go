@@ -39,6 +39,10 @@ import (
 // 50,000, past 8 GB without a bound.
 const maxEventBacklog = 10_000
 
+// maxBacklogBytes bounds the same backlog by what its payloads weigh, so
+// 10,000 events of a megabyte each cannot pile up either.
+const maxBacklogBytes = 64 << 20
+
 // Config is the server's configuration.
 type Config struct {
 	Addr    string // listen address, e.g. 127.0.0.1:20555
@@ -138,7 +142,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	})
 	st.Writer.ObserveBatches(m.BatchWritten)
 	eng = engine.New(reg, bus, engine.Options{MaxConcurrent: cfg.MaxConcurrent, Logger: cfg.Logger, Hooks: dbg, Observer: m, MaxOutputBytes: cfg.MaxOutputBytes,
-		Throttle: func(ctx context.Context) error { return st.Writer.WaitBacklog(ctx, maxEventBacklog) }})
+		Throttle: func(ctx context.Context) error { return st.Writer.WaitBacklog(ctx, maxEventBacklog, maxBacklogBytes) }})
 	dbg.Attach(eng)
 
 	if cfg.Examples {

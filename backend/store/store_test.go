@@ -237,17 +237,17 @@ func TestWaitBacklogWaitsForTheDisk(t *testing.T) {
 	cancelled, cancel := context.WithCancel(context.Background())
 	cancel()
 	if s.Writer.Backlog() > 100 {
-		if err := s.Writer.WaitBacklog(cancelled, 100); err == nil {
+		if err := s.Writer.WaitBacklog(cancelled, 100, 1<<30); err == nil {
 			t.Fatalf("a cancelled wait over the bound returned nil with %d behind", s.Writer.Backlog())
 		}
 	}
-	if err := s.Writer.WaitBacklog(context.Background(), 100); err != nil {
+	if err := s.Writer.WaitBacklog(context.Background(), 100, 1<<30); err != nil {
 		t.Fatal(err)
 	}
 	if b := s.Writer.Backlog(); b > 100 {
 		t.Fatalf("%d events behind after the wait", b)
 	}
-	if err := s.Writer.WaitBacklog(cancelled, 100); err != nil {
+	if err := s.Writer.WaitBacklog(cancelled, 100, 1<<30); err != nil {
 		t.Fatalf("under the bound a wait returns at once: %v", err)
 	}
 }
@@ -282,5 +282,27 @@ func TestJobSummaryIsKeptAsEventsAreStored(t *testing.T) {
 	}
 	if _, err := s.JobSummary(ctx, "job_ghost"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("unknown job: %v", err)
+	}
+}
+
+func TestWaitBacklogCountsWhatEventsWeigh(t *testing.T) {
+	s := open(t, t.TempDir())
+	now := time.Now()
+	js := &events.JobState{JobID: "job_heavy", FlowID: "f", Status: events.StatusRunning, CreatedAt: now, StartedAt: &now}
+	s.Writer.Publish(&events.Event{Seq: 1, Type: events.JobStarted, JobID: "job_heavy", FlowID: "f", Time: now, Job: js})
+	s.Writer.Publish(&events.Event{Seq: 2, Type: events.EventEmit, JobID: "job_heavy", FlowID: "f", Time: now, RoutineID: "a",
+		ActivationID: 1, Event: "output", Data: "x", Bytes: 5 << 20})
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	if s.Writer.Backlog() > 0 { // not stored yet: two events are few, 5 MB is heavy
+		if err := s.Writer.WaitBacklog(cancelled, 100, 1<<20); err == nil {
+			t.Fatal("a wait over the byte bound returned nil")
+		}
+	}
+	if err := s.Writer.WaitBacklog(context.Background(), 100, 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Writer.WaitBacklog(cancelled, 100, 1<<20); err != nil {
+		t.Fatalf("once stored, the weight is gone: %v", err)
 	}
 }

@@ -32,6 +32,8 @@ type Writer struct {
 	stopped   chan struct{}
 
 	written  atomic.Int64 // events made durable, in publish order
+	// backlogBytes is what the events not yet stored weigh (Event.Bytes).
+	backlogBytes atomic.Int64
 	stats    WriterStats
 	observer atomic.Pointer[BatchObserver]
 	onStored atomic.Pointer[func([]*events.Event)]
@@ -78,6 +80,7 @@ func newWriter(db *sqlx.DB, logger *slog.Logger) *Writer {
 
 // Publish queues ev for storage. It never blocks.
 func (w *Writer) Publish(ev *events.Event) {
+	w.backlogBytes.Add(ev.Bytes)
 	w.mu.Lock()
 	w.pending = append(w.pending, ev)
 	w.published++
@@ -98,15 +101,16 @@ func (w *Writer) Backlog() int64 {
 	return w.published - w.written.Load()
 }
 
-// WaitBacklog waits while more than max published events are not yet
-// stored: producers call it to slow down to the pace of the disk instead of
-// queueing without bound.
-func (w *Writer) WaitBacklog(ctx context.Context, max int64) error {
+// WaitBacklog waits while more than maxEvents published events, or events
+// weighing more than maxBytes (Event.Bytes), are not yet stored: producers
+// call it to slow down to the pace of the disk instead of queueing without
+// bound.
+func (w *Writer) WaitBacklog(ctx context.Context, maxEvents, maxBytes int64) error {
 	for {
 		w.mu.Lock()
 		behind, ch := w.published-w.written.Load(), w.flushed
 		w.mu.Unlock()
-		if behind <= max {
+		if behind <= maxEvents && w.backlogBytes.Load() <= maxBytes {
 			return nil
 		}
 		select {
@@ -214,6 +218,11 @@ func (w *Writer) store(prepared <-chan *preparedBatch, buffers chan<- *batchBuff
 			}
 		}
 		w.written.Add(int64(p.events))
+		var weight int64
+		for _, ev := range p.batch {
+			weight += ev.Bytes
+		}
+		w.backlogBytes.Add(-weight)
 		if fn := w.onStored.Load(); fn != nil && *fn != nil {
 			(*fn)(p.batch)
 		}
