@@ -31,12 +31,12 @@ type Writer struct {
 	stop      chan struct{}
 	stopped   chan struct{}
 
-	written  atomic.Int64 // events made durable, in publish order
+	written atomic.Int64 // events made durable, in publish order
 	// backlogBytes is what the events not yet stored weigh (Event.Bytes).
 	backlogBytes atomic.Int64
-	stats    WriterStats
-	observer atomic.Pointer[BatchObserver]
-	onStored atomic.Pointer[func([]*events.Event)]
+	stats        WriterStats
+	observer     atomic.Pointer[BatchObserver]
+	onStored     atomic.Pointer[func([]*events.Event)]
 
 	// summaries total the events of active jobs as they are prepared; a
 	// job's is stored with its record when it ends (JobSummary).
