@@ -14,7 +14,7 @@ RACE_PKGS := ./backend/engine/... ./backend/events/... ./backend/routines/... ./
 GO_SRC    := $(shell find backend examples -name '*.go' 2>/dev/null) embed.go go.mod go.sum $(wildcard migrations/*.sql)
 WEB_SRC   := $(shell find web/src web/public web/index.html web/vite.config.ts web/tsconfig.json web/compress.mjs -type f 2>/dev/null) package.json package-lock.json
 
-.PHONY: all build run test test-go test-race test-fuzz test-web test-e2e vet fmt-check templ templ-check api-types api-types-check web bench clean
+.PHONY: all build run test test-go test-race test-fuzz bench-compare test-web test-e2e vet fmt-check templ templ-check api-types api-types-check web bench clean
 
 all: build
 
@@ -86,18 +86,30 @@ test-e2e: build
 
 # Chain benchmarks (10,000 jobs each; also without hooks, with the debugger
 # unused and with 10 never-matching breakpoints) and the breakpoint hit
-# latency, beside the raw SQLite insert rate (1,000,000 rows), and the
-# replay of a stored job of ~200,000 events to one WebSocket client beside
-# GET …/events paging the same log, printed as one table; then the WebSocket
-# load test (streams vs a plain melody Broadcast server), its own table.
+# latency, beside the raw SQLite insert rate (1,000,000 rows); REST over 32
+# connections (jobs started, jobs run with ?wait=, beside GET /api/health);
+# the database's size per 10,000 jobs and the start on 100,000 stored jobs;
+# the replay of a stored job of ~200,000 events to one WebSocket client
+# beside GET …/events paging the same log, printed as one table (the raw
+# output in bench/latest.txt, the results in bench/results.json); then the
+# WebSocket load test (streams vs a plain melody Broadcast server).
 bench:
+	@mkdir -p bench
+	@if [ -f bench/latest.txt ]; then mv bench/latest.txt bench/previous.txt; fi
 	{ $(GO) test $(GOFLAGS_COMMON) -run '^$$' -bench 'Chain|Debugger' -benchtime 10000x ./backend/bench/ && \
 	  $(GO) test $(GOFLAGS_COMMON) -run '^$$' -bench 'BreakpointHitLatency' -benchtime 300x ./backend/bench/ && \
 	  $(GO) test $(GOFLAGS_COMMON) -run '^$$' -bench 'SQLite' -benchtime 1000000x ./backend/bench/ && \
+	  $(GO) test $(GOFLAGS_COMMON) -run '^$$' -bench '^BenchmarkREST' -benchtime 20000x ./backend/bench/ && \
+	  $(GO) test $(GOFLAGS_COMMON) -run '^$$' -bench '^Benchmark(DatabaseSize|StartWith100kJobs)$$' -benchtime 10000x ./backend/bench/ && \
 	  $(GO) test $(GOFLAGS_COMMON) -run '^$$' -bench 'Replay|EventsREST' -benchtime 3x ./backend/bench/ && \
 	  $(GO) test $(GOFLAGS_COMMON) -run '^$$' -bench 'StateAt100k|Activations100k' -benchtime 20x ./backend/history/ ; } \
-	  | $(GO) run $(GOFLAGS_COMMON) ./backend/cmd/benchtable
+	  | tee bench/latest.txt | $(GO) run $(GOFLAGS_COMMON) ./backend/cmd/benchtable -json bench/results.json
 	$(GO) run $(GOFLAGS_COMMON) ./backend/cmd/wsbench
+
+# Compares the last make bench with the one before (benchstat).
+bench-compare:
+	@test -f bench/previous.txt || (echo "run make bench twice first: bench/previous.txt is missing"; exit 1)
+	$(GO) tool benchstat bench/previous.txt bench/latest.txt
 
 clean:
 	rm -rf bin

@@ -1,17 +1,22 @@
 // Command benchtable turns `go test -bench` output of backend/bench into one
 // table, with the event log's write rate as a fraction of the raw SQLite
-// batched-insert rate measured in the same run:
+// batched-insert rate measured in the same run, REST beside the server's
+// HTTP ceiling, and replay beside REST paging; with -json it also writes
+// every result as JSON (make bench: bench/results.json):
 //
-//	go test -run '^$' -bench . -benchtime 10000x ./backend/bench/ | go run ./backend/cmd/benchtable
+//	go test -run '^$' -bench . -benchtime 10000x ./backend/bench/ | go run ./backend/cmd/benchtable [-json file]
 package main
 
 import (
 	"bufio"
+	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // result is one benchmark line: its name and metric → value.
@@ -46,10 +51,18 @@ func parse(r io.Reader, echo io.Writer) ([]result, error) {
 }
 
 func main() {
+	jsonOut := flag.String("json", "", "also write every result to this file as JSON")
+	flag.Parse()
 	results, err := parse(os.Stdin, os.Stderr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "benchtable:", err)
 		os.Exit(1)
+	}
+	if *jsonOut != "" {
+		if err := writeJSON(*jsonOut, results); err != nil {
+			fmt.Fprintln(os.Stderr, "benchtable:", err)
+			os.Exit(1)
+		}
 	}
 	var raw float64
 	for _, r := range results {
@@ -65,8 +78,9 @@ func main() {
 	}
 	fmt.Printf("\n%-22s %10s %14s %12s %10s %11s %16s\n", "benchmark", "jobs/s", "activations/s", "events/s", "rows/s", "events/job", "events/s ÷ raw")
 	for _, r := range results {
-		if strings.HasPrefix(r.name, "Replay") || r.name == "EventsREST" {
-			continue // their own table (printReplay)
+		if strings.HasPrefix(r.name, "Replay") || r.name == "EventsREST" || strings.HasPrefix(r.name, "REST") ||
+			r.name == "DatabaseSize" || r.name == "StartWith100kJobs" {
+			continue // their own tables
 		}
 		m := r.metrics
 		ratio := "—"
@@ -77,6 +91,8 @@ func main() {
 			cell(m["events/s"]), cell(m["rows/s"]), cell(m["events/job"]), ratio)
 	}
 	printDebugger(results)
+	printREST(results)
+	printStorage(results)
 	printReplay(results)
 	fmt.Println(`
 reference on this 2-core machine (storing nothing): seed 004's Python system ≈ 1,350 jobs/s
@@ -135,4 +151,61 @@ func printReplay(results []result) {
 		fmt.Printf("%-22s %10.0f %12s %14.0f %16s   (events/s)\n", "EventsREST", byName["EventsREST"]["events"], "—", rest, "1.00")
 	}
 	fmt.Println("goal: replay ≥ 150,000 msgs/s to one client (seed 000 and seed 004 job endpoints)")
+}
+
+// printREST shows the HTTP path: jobs started (and run to their end) through
+// POST /api/jobs over 32 connections, beside GET /api/health in the same
+// run (goals: ≥ 10,000 jobs/s started; synchronous runs ≥ 5 × Node-RED's
+// 2,100 req/s of the same chain).
+func printREST(results []result) {
+	byName := map[string]map[string]float64{}
+	for _, r := range results {
+		byName[r.name] = r.metrics
+	}
+	health := byName["RESTHealth"]["req/s"]
+	if health == 0 {
+		return
+	}
+	fmt.Printf("\n%-22s %10s %12s %14s %16s\n", "REST, 32 connections", "req/s", "cpu-µs/req", "÷ health", "÷ Node-RED 2,100")
+	for _, name := range []string{"RESTHealth", "RESTStartJobs", "RESTRunJobs"} {
+		m := byName[name]
+		if m == nil {
+			continue
+		}
+		fmt.Printf("%-22s %10.0f %12.1f %14.2f %16.2f\n", name, m["req/s"], m["cpu-µs/req"], m["req/s"]/health, m["req/s"]/2100)
+	}
+	fmt.Println("goals: RESTStartJobs ≥ 10,000 req/s; RESTRunJobs (?wait=30s) ≥ 5 × Node-RED")
+}
+
+// printStorage shows the database's size per 10,000 chain jobs and the
+// time a server takes to start on 100,000 stored jobs.
+func printStorage(results []result) {
+	for _, r := range results {
+		switch r.name {
+		case "DatabaseSize":
+			fmt.Printf("\ndatabase size: %.1f MB per 10,000 chain jobs (every event stored)\n", r.metrics["MB/10k-jobs"])
+		case "StartWith100kJobs":
+			fmt.Printf("start with 100,000 stored jobs: %.1f ms\n", r.metrics["ms/start"])
+		}
+	}
+}
+
+// writeJSON writes the results, with when they were taken.
+func writeJSON(path string, results []result) error {
+	type entry struct {
+		Name    string             `json:"name"`
+		Metrics map[string]float64 `json:"metrics"`
+	}
+	doc := struct {
+		Taken   time.Time `json:"taken"`
+		Results []entry   `json:"results"`
+	}{Taken: time.Now().UTC()}
+	for _, r := range results {
+		doc.Results = append(doc.Results, entry{Name: r.name, Metrics: r.metrics})
+	}
+	raw, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(raw, '\n'), 0o644)
 }
