@@ -85,7 +85,7 @@ func (a *API) createJob(c *gin.Context) {
 		a.awaitJob(c, js, wait)
 		return
 	}
-	c.JSON(http.StatusCreated, js)
+	renderJob(c, http.StatusCreated, &js)
 }
 
 // waitQuery reads ?wait= (a duration such as 30s; 0 or absent: do not
@@ -115,7 +115,7 @@ func (a *API) awaitJob(c *gin.Context, started events.JobState, wait time.Durati
 			return // the client left; the job runs on
 		}
 		if live, ok := a.Engine.Job(started.JobID); ok { // wait is up
-			c.JSON(http.StatusAccepted, live)
+			renderJob(c, http.StatusAccepted, &live)
 			return
 		}
 		active = false // it ended just now
@@ -127,7 +127,7 @@ func (a *API) awaitJob(c *gin.Context, started events.JobState, wait time.Durati
 		}
 	}
 	a.syncLog(c) // the answer shows the end once it is stored
-	c.JSON(http.StatusCreated, final)
+	renderJob(c, http.StatusCreated, &final)
 }
 
 // endedJob reads a job that has ended; false means it answered an error.
@@ -205,7 +205,7 @@ func (a *API) loadJob(c *gin.Context) (events.JobState, bool) {
 
 func (a *API) getJob(c *gin.Context) {
 	if js, ok := a.loadJob(c); ok {
-		c.JSON(http.StatusOK, js)
+		renderJob(c, http.StatusOK, &js)
 	}
 }
 
@@ -242,13 +242,13 @@ func (a *API) controlJob(action string, op func(string) (events.JobState, error)
 			select {
 			case <-a.Engine.Done(c.Param("id")):
 				if js, ok := a.loadJob(c); ok {
-					c.JSON(http.StatusOK, js)
+					renderJob(c, http.StatusOK, &js)
 				}
 			case <-time.After(cancelWait):
-				c.JSON(http.StatusOK, js)
+				renderJob(c, http.StatusOK, &js)
 			}
 		case err == nil:
-			c.JSON(http.StatusOK, js)
+			renderJob(c, http.StatusOK, &js)
 		case errors.Is(err, engine.ErrConflict):
 			apierr.Abort(c, apierr.JobStateConflict, fmt.Sprintf("cannot %s: %s", action, strings.TrimPrefix(err.Error(), engine.ErrConflict.Error()+": ")))
 		case errors.Is(err, engine.ErrJobNotActive):
@@ -356,4 +356,10 @@ func (a *API) jobMetrics(c *gin.Context) {
 		}
 	}
 	c.JSON(http.StatusOK, metricsOf(js, sum))
+}
+
+// renderJob answers with one job, encoded without reflection
+// (events.AppendJobState writes what encoding/json would).
+func renderJob(c *gin.Context, status int, js *events.JobState) {
+	c.Data(status, "application/json; charset=utf-8", events.AppendJobState(make([]byte, 0, 1024), js))
 }

@@ -292,3 +292,51 @@ func appendTimeField(b []byte, name string, t *time.Time) []byte {
 	b = t.AppendFormat(b, time.RFC3339Nano)
 	return append(b, '"')
 }
+
+// AppendJobState appends js as encoding/json writes it (the API's answers
+// about one job, written on every job start without reflection).
+func AppendJobState(b []byte, js *JobState) []byte {
+	b = append(b, `{"job_id":`...)
+	b = appendString(b, js.JobID)
+	b = appendStringField(b, "flow_id", js.FlowID)
+	b = append(b, `,"flow_version":`...)
+	b = strconv.AppendInt(b, int64(js.FlowVersion), 10)
+	b = appendStringField(b, "status", js.Status)
+	if js.PauseRequested {
+		b = append(b, `,"pause_requested":true`...)
+	}
+	b = appendOptString(b, "pause_reason", js.PauseReason)
+	if js.PausedAt != nil {
+		b = append(b, `,"paused_at":`...)
+		b = AppendValue(b, js.PausedAt)
+	}
+	b = appendStringField(b, "entry_routine_id", js.EntryRoutineID)
+	b = append(b, `,"params":`...)
+	b = AppendValue(b, js.Params)
+	b = append(b, `,"result":`...)
+	b = AppendValue(b, js.Result)
+	b = appendStringField(b, "error", js.Error)
+	b = append(b, `,"created_at":"`...)
+	b = js.CreatedAt.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, '"')
+	b = appendTimeField(b, "started_at", js.StartedAt)
+	b = appendTimeField(b, "completed_at", js.CompletedAt)
+	b = append(b, `,"progress":`...)
+	b = appendFloat(b, js.Progress)
+	b = appendStringField(b, "current_node", js.CurrentNode)
+	b = append(b, `,"nodes_completed":`...)
+	b = strconv.AppendInt(b, int64(js.NodesCompleted), 10)
+	b = append(b, `,"nodes_failed":`...)
+	b = strconv.AppendInt(b, int64(js.NodesFailed), 10)
+	b = append(b, `,"duration":`...)
+	b = appendFloat(b, js.Duration)
+	b = append(b, `,"activations":`...)
+	b = strconv.AppendInt(b, js.Activations, 10)
+	b = append(b, `,"events":`...)
+	b = strconv.AppendInt(b, js.Events, 10)
+	if len(js.RoutineStates) > 0 {
+		b = append(b, `,"routine_states":`...)
+		b = AppendRoutineStates(b, js.RoutineStates)
+	}
+	return append(b, '}')
+}

@@ -100,3 +100,31 @@ func TestRoutineStatesEncodeLikeEncodingJSON(t *testing.T) {
 		t.Fatalf("got  %s\nwant %s", got, want)
 	}
 }
+
+func TestAppendJobStateIsWhatEncodingJSONWrites(t *testing.T) {
+	now := time.Date(2026, 12, 2, 1, 2, 3, 456789000, time.UTC)
+	local := now.In(time.FixedZone("x", 3600))
+	errText := "boom <&>"
+	bp := "bp_1"
+	slot := "input"
+	for _, js := range []JobState{
+		{JobID: "job_1", FlowID: "f", Status: StatusPending, CreatedAt: now},
+		{JobID: "job_2", FlowID: "f", FlowVersion: 3, Status: StatusPaused, PauseRequested: true, PauseReason: PauseBreakpoint,
+			PausedAt: &PausedAt{BreakpointID: &bp, Type: "slot", ActivationID: 4, RoutineID: "a", SlotName: &slot, PauseID: "pause_1"},
+			EntryRoutineID: "start", Params: map[string]any{"v": 1.5, "s": "<x>", "l": []any{nil, true}}, Result: []any{1.0, "two"},
+			Error: "", CreatedAt: local, StartedAt: &now, Progress: 0.25, CurrentNode: "a", NodesCompleted: 2, NodesFailed: 1,
+			Duration: 1e-7, Activations: 12, Events: 40, RoutineStates: map[string]*RoutineState{
+				"a": {Status: StateRunning, Output: map[string]any{"k": "v"}, StartedAt: &now, Activations: 2, Emitted: map[string]int{"out": 2, "err": 1}},
+				"b": {Status: StateFailed, Error: &errText, CompletedAt: &local},
+			}},
+		{JobID: "job_3", FlowID: "f", Status: StatusCompleted, Result: "done", CreatedAt: now, CompletedAt: &now, Progress: 1, Duration: 12345678.5},
+	} {
+		want, err := json.Marshal(js)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := AppendJobState(nil, &js); string(got) != string(want) {
+			t.Errorf("got  %s\nwant %s", got, want)
+		}
+	}
+}
