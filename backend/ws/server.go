@@ -418,7 +418,7 @@ func (s *Server) replayJob(ctx context.Context, cl *client, js *jobStream, jobID
 		enc = js.s000.encode
 	}
 	const batchMsgs, batchBytes = 1024, 256 << 10
-	fb := frameBuf{b: make([]byte, 0, batchBytes+4096)}
+	var fb frameBuf // grows as the history needs: most replays are short
 	var pending []outMsg
 	flush := func() bool {
 		if len(pending) == 0 {
@@ -439,7 +439,7 @@ func (s *Server) replayJob(ctx context.Context, cl *client, js *jobStream, jobID
 			if !flush() {
 				return false
 			}
-			fb.b = make([]byte, 0, batchBytes+4096) // the queued messages keep the old buffer
+			fb.b = make([]byte, 0, min(batchBytes+4096, 2*cap(fb.b))) // the queued messages keep the old buffer
 		}
 		return true
 	})
