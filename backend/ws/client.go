@@ -357,13 +357,24 @@ func (f *frameConn) writeText(msgs []outMsg, timeout time.Duration) error {
 			frameBufs.Put(bp)
 		}
 	}()
-	if err := f.Conn.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
+	// Each write gets its own deadline: a client gives up after timeout
+	// without progress, however large the batch.
+	write := func(bufs ...[]byte) error {
+		if err := f.Conn.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
+			return err
+		}
+		if len(bufs) == 1 {
+			_, err := f.Conn.Write(bufs[0])
+			return err
+		}
+		nb := net.Buffers(bufs)
+		_, err := nb.WriteTo(f.Conn)
 		return err
 	}
 	for _, m := range msgs {
 		buf = appendFrameHeader(buf, websocket.TextMessage, len(m.data))
 		if len(m.data) >= flushAt { // large: no copy
-			if _, err := (&net.Buffers{buf, m.data}).WriteTo(f.Conn); err != nil {
+			if err := write(buf, m.data); err != nil {
 				return err
 			}
 			buf = buf[:0]
@@ -371,16 +382,14 @@ func (f *frameConn) writeText(msgs []outMsg, timeout time.Duration) error {
 		}
 		buf = append(buf, m.data...)
 		if len(buf) >= flushAt {
-			if _, err := f.Conn.Write(buf); err != nil {
+			if err := write(buf); err != nil {
 				return err
 			}
 			buf = buf[:0]
 		}
 	}
 	if len(buf) > 0 {
-		if _, err := f.Conn.Write(buf); err != nil {
-			return err
-		}
+		return write(buf)
 	}
 	return nil
 }

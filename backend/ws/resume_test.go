@@ -272,3 +272,36 @@ connections:
 		}
 	}
 }
+
+// Messages of every frame length form (7-bit, 16-bit and 64-bit lengths,
+// and those the writer sends without copying, ≥ 64 KiB) arrive whole.
+func TestLargeMessagesArriveWhole(t *testing.T) {
+	r := newRig(t, ws.Config{})
+	r.flow(`flow_id: big
+routines:
+  start: {kind: input}
+  grow: {kind: transform, config: {expr: "{pad: repeat('x', data.n)}"}}
+connections:
+  - {from: start.output, to: grow.input}
+`)
+	for _, n := range []int{10, 200, 70_000, 300_000} {
+		job := r.start("big", fmt.Sprintf(`{"n": %d}`, n))
+		r.waitEnded(job)
+		c := r.dial("/api/ws/executions/"+job, nil)
+		var got int
+		for _, m := range readUntil(t, c, func(m msg) bool { return m["type"] == "completion" || m["type"] == "error" }) {
+			if m["type"] == "error" {
+				t.Fatalf("n=%d: %v", n, m)
+			}
+			if m["type"] == "node_update" && m["node_id"] == "grow" {
+				if out, ok := m["node_state"].(map[string]any)["output"].(map[string]any); ok {
+					got = len(out["pad"].(string))
+				}
+			}
+		}
+		if got != n {
+			t.Fatalf("n=%d: the output arrived with %d bytes of padding", n, got)
+		}
+		c.Close()
+	}
+}
