@@ -758,7 +758,8 @@ func (b *specBuilder) jobPaths() {
 // streamPaths lists the WebSocket endpoints. OpenAPI cannot describe the
 // messages of a socket; docs/streams.md does.
 func (b *specBuilder) streamPaths() {
-	since := oaQueryInt("since", "Replay only the events after this seq (per job).", 0, 1<<62, 0, "int64")
+	sinceSchema := openapi3.NewStringSchema().WithPattern(`^[0-9]{1,18}(\.[0-9]{1,10})?$`)
+	since := oaQuery("since", "Replay only what comes after this point of the job's stream: a seq (57: after every message of event 57) or a message's pos (57.1: after the first message of event 57). See docs/streams.md, Positions.", sinceSchema)
 	upgraded := openapi3.NewResponse().WithDescription("Switching Protocols: the stream (see docs/streams.md).")
 	streams := []struct{ path, id, summary string }{
 		{"/api/ws/executions/{id}", "streamExecution", "A job's stream in the seed 000 protocol (status, node_update, log, completion, error)"},
