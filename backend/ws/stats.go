@@ -55,11 +55,13 @@ type Stats struct {
 	Connections   map[string]int64 // open connections by endpoint
 	Sent          int64            // messages written since start
 	LaggingCloses int64            // clients closed as lagging since start
+	RateLimited   int64            // times a client went over the message rate limit since start
 }
 
 // Stats returns the streams' counters now.
 func (s *Server) Stats() Stats {
-	st := Stats{Connections: make(map[string]int64, endpointCount), Sent: s.stats.sent.Load(), LaggingCloses: s.stats.lagging.Load()}
+	st := Stats{Connections: make(map[string]int64, endpointCount), Sent: s.stats.sent.Load(), LaggingCloses: s.stats.lagging.Load(),
+		RateLimited: s.stats.rateLimited.Load()}
 	for i, name := range endpointNames {
 		st.Connections[name] = s.stats.connections[i].Load()
 	}
