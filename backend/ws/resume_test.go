@@ -305,3 +305,21 @@ connections:
 		c.Close()
 	}
 }
+
+// A replay longer than a small per-client queue is paced, not cut as lagging.
+func TestReplayLongerThanTheQueue(t *testing.T) {
+	r := newRig(t, ws.Config{QueueSize: 64})
+	r.flow(cutsFlow)
+	list := make([]string, 200)
+	for i := range list {
+		list[i] = fmt.Sprint(i)
+	}
+	job := r.start("cuts", `{"list": [`+strings.Join(list, ",")+`]}`)
+	r.waitEnded(job)
+	for _, ep := range []string{"/api/ws/executions/%s", "/api/ws/jobs/%s/monitor"} {
+		got := readStream(t, r.dial(fmt.Sprintf(ep, job), nil), 0)
+		if len(got) < 600 {
+			t.Fatalf("%s: %d messages", ep, len(got))
+		}
+	}
+}

@@ -419,6 +419,9 @@ func (s *Server) replayJob(ctx context.Context, cl *client, js *jobStream, jobID
 	}
 	const batchMsgs, batchBytes = 1024, 256 << 10
 	var fb frameBuf // grows as the history needs: most replays are short
+	// A batch is queued once the queue is under half full: at most a
+	// quarter of it keeps the client clear of the lagging limit.
+	maxBatch := max(1, min(batchMsgs, s.cfg.QueueSize/4))
 	var pending []outMsg
 	flush := func() bool {
 		if len(pending) == 0 {
@@ -435,7 +438,7 @@ func (s *Server) replayJob(ctx context.Context, cl *client, js *jobStream, jobID
 		pending = cl.pick(pending, fb.frames)
 		clear(fb.frames)
 		fb.frames = fb.frames[:0]
-		if len(pending) >= batchMsgs || len(fb.b) >= batchBytes {
+		if len(pending) >= maxBatch || len(fb.b) >= batchBytes {
 			if !flush() {
 				return false
 			}

@@ -177,7 +177,7 @@ func (t *topic) publish(ev *events.Event) {
 	// (the monitor and debug endpoints share seed 004's). Both encoders
 	// advance even without clients: their state (progress, outputs,
 	// metrics) must be complete when a client arrives.
-	var fb frameBuf // the frames are kept in client queues: a buffer of their own
+	fb := frameBuf{b: make([]byte, 0, 1024)} // the frames are kept in client queues: a buffer of their own
 	js.s004.encode(ev, &fb)
 	f004 := fb.take()
 	if t.key.kind == topicAll {
