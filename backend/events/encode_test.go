@@ -110,7 +110,7 @@ func TestAppendJobStateIsWhatEncodingJSONWrites(t *testing.T) {
 	for _, js := range []JobState{
 		{JobID: "job_1", FlowID: "f", Status: StatusPending, CreatedAt: now},
 		{JobID: "job_2", FlowID: "f", FlowVersion: 3, Status: StatusPaused, PauseRequested: true, PauseReason: PauseBreakpoint,
-			PausedAt: &PausedAt{BreakpointID: &bp, Type: "slot", ActivationID: 4, RoutineID: "a", SlotName: &slot, PauseID: "pause_1"},
+			PausedAt:       &PausedAt{BreakpointID: &bp, Type: "slot", ActivationID: 4, RoutineID: "a", SlotName: &slot, PauseID: "pause_1"},
 			EntryRoutineID: "start", Params: map[string]any{"v": 1.5, "s": "<x>", "l": []any{nil, true}}, Result: []any{1.0, "two"},
 			Error: "", CreatedAt: local, StartedAt: &now, Progress: 0.25, CurrentNode: "a", NodesCompleted: 2, NodesFailed: 1,
 			Duration: 1e-7, Activations: 12, Events: 40, RoutineStates: map[string]*RoutineState{
