@@ -67,7 +67,7 @@ test-go:
 
 # The parsers' fuzz targets, each for a few seconds beyond its corpus
 # (test-go runs every corpus, committed under testdata/fuzz, as tests).
-FUZZ_TARGETS := ./backend/flow:FuzzParse ./backend/flow:FuzzParseMemory ./backend/routines:FuzzExpression ./backend/debug:FuzzBreakpointRecord
+FUZZ_TARGETS := ./backend/flow:FuzzParse ./backend/flow:FuzzParseMemory ./backend/routines:FuzzExpression ./backend/debug:FuzzBreakpointRecord ./backend/ws:FuzzClientMessage
 FUZZ_TIME ?= 3s
 test-fuzz:
 	@for t in $(FUZZ_TARGETS); do \

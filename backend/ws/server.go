@@ -588,15 +588,19 @@ func (s *Server) onMessage(ms *melody.Session, msg []byte) {
 		}
 		return
 	}
-	reply := func(o obj) { cl.send(o.json()) }
-	fail := func(text string) { cl.send(protocolError(text)) }
+	if reply := answer(cl, msg); reply != nil {
+		cl.send(reply)
+	}
+}
+
+// answer is seed 004's reply to one client message (nil: none), applying a
+// subscription change to c.
+func answer(c *client, msg []byte) []byte {
 	if len(msg) > maxClientMessage {
-		fail(fmt.Sprintf("message of %d bytes is over the %d byte limit", len(msg), maxClientMessage))
-		return
+		return protocolError(fmt.Sprintf("message of %d bytes is over the %d byte limit", len(msg), maxClientMessage))
 	}
 	if strings.TrimSpace(string(msg)) == "ping" {
-		reply(obj{{"type", "pong"}, {"timestamp", iso(time.Now())}})
-		return
+		return obj{{"type", "pong"}, {"timestamp", iso(time.Now())}}.json()
 	}
 	var req struct {
 		Type   string   `json:"type"`
@@ -604,19 +608,17 @@ func (s *Server) onMessage(ms *melody.Session, msg []byte) {
 		Events []string `json:"events"`
 	}
 	if err := json.Unmarshal(msg, &req); err != nil {
-		fail("message is not valid JSON: " + err.Error())
-		return
+		return protocolError("message is not valid JSON: " + err.Error())
 	}
 	switch {
 	case req.Type == "pong":
-		return
+		return nil
 	case req.Type == "ping":
-		reply(obj{{"type", "pong"}, {"timestamp", iso(time.Now())}})
-		return
+		return obj{{"type", "pong"}, {"timestamp", iso(time.Now())}}.json()
 	case req.Action == "subscribe" || req.Action == "unsubscribe" || req.Action == "subscribe_all":
-		reply(obj{{"type", "subscription:confirmed"}, {"action", req.Action}, {"events", cl.subscribe(req.Action, req.Events)}})
+		return obj{{"type", "subscription:confirmed"}, {"action", req.Action}, {"events", c.subscribe(req.Action, req.Events)}}.json()
 	default:
-		fail(fmt.Sprintf("unknown message: want {\"action\": \"subscribe|unsubscribe|subscribe_all\", \"events\": [...]} or {\"type\": \"pong\"}, got action %q type %q", req.Action, req.Type))
+		return protocolError(fmt.Sprintf("unknown message: want {\"action\": \"subscribe|unsubscribe|subscribe_all\", \"events\": [...]} or {\"type\": \"pong\"}, got action %q type %q", clip(req.Action, 40), clip(req.Type, 40)))
 	}
 }
 
@@ -641,4 +643,12 @@ func (s *Server) heartbeat() {
 			}
 		}
 	}
+}
+
+// clip shortens s to at most n bytes for an error message.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }
