@@ -60,6 +60,9 @@ type client struct {
 
 	filterMu sync.Mutex
 	filter   map[string]bool // seed 004 subscription; nil means everything
+	// toldUnknown: the client was told once that it named types the
+	// protocol does not have.
+	toldUnknown bool
 
 	// Read by melody's reader goroutine only.
 	limit rateLimit
@@ -454,12 +457,19 @@ func (l *rateLimit) allow(now time.Time) (ok, tell bool) {
 }
 
 // subscribe applies a seed 004 subscription request and returns the
-// resulting list of types (["*"] for everything). As in the seed's client,
-// an empty set means everything: unsubscribing from the last type
-// subscribed to restores the full stream.
-func (c *client) subscribe(action string, types []string) []any {
+// resulting list of types (["*"] for everything), and the names it was asked
+// that are none of the protocol's types, the first time a client names any
+// (they are left out: the set holds the seed's types only, so it stays
+// bounded). As in the seed's client, an empty set means everything:
+// unsubscribing from the last type subscribed to restores the full stream.
+func (c *client) subscribe(action string, types []string) (list []any, unknown []string) {
 	c.filterMu.Lock()
 	defer c.filterMu.Unlock()
+	for _, t := range types {
+		if !slices.Contains(allTypes, t) && len(unknown) < 10 {
+			unknown = append(unknown, t)
+		}
+	}
 	switch action {
 	case "subscribe_all":
 		c.filter = nil
@@ -468,10 +478,9 @@ func (c *client) subscribe(action string, types []string) []any {
 			c.filter = map[string]bool{}
 		}
 		for _, t := range types {
-			if !slices.Contains(allTypes, t) && !c.filter[t] && c.unknownTypesLocked() >= maxUnknownTypes {
-				continue // a client naming ever new types must not grow the set (and every reply) without end
+			if slices.Contains(allTypes, t) {
+				c.filter[t] = true
 			}
-			c.filter[t] = true
 		}
 	case "unsubscribe":
 		if c.filter == nil {
@@ -484,9 +493,14 @@ func (c *client) subscribe(action string, types []string) []any {
 			delete(c.filter, t)
 		}
 	}
+	if len(unknown) > 0 && c.toldUnknown {
+		unknown = nil
+	} else if len(unknown) > 0 {
+		c.toldUnknown = true
+	}
 	if len(c.filter) == 0 {
 		c.filter = nil
-		return []any{"*"}
+		return []any{"*"}, unknown
 	}
 	out := make([]any, 0, len(c.filter))
 	for _, t := range allTypes {
@@ -494,12 +508,7 @@ func (c *client) subscribe(action string, types []string) []any {
 			out = append(out, t)
 		}
 	}
-	for t := range c.filter { // types we do not send stay listed as asked
-		if !slices.Contains(allTypes, t) {
-			out = append(out, t)
-		}
-	}
-	return out
+	return out, unknown
 }
 
 // allTypes are the seed 004 message types a subscription can select.
@@ -507,18 +516,4 @@ var allTypes = []string{
 	"job_started", "job_completed", "job_failed", "job_paused", "job_resumed", "job_cancelled",
 	"routine_started", "routine_completed", "routine_failed",
 	"breakpoint_hit", "breakpoint_resumed", "execution_event", "metrics", "log", "variable_changed",
-}
-
-// maxUnknownTypes bounds the types a subscription keeps that the server
-// never sends (kept, and listed back, as the client asked).
-const maxUnknownTypes = 32
-
-func (c *client) unknownTypesLocked() int {
-	n := 0
-	for t := range c.filter {
-		if !slices.Contains(allTypes, t) {
-			n++
-		}
-	}
-	return n
 }

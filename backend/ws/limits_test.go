@@ -1,6 +1,7 @@
 package ws_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -117,5 +118,41 @@ func TestBinaryFramesAreAnswered(t *testing.T) {
 	var ce *websocket.CloseError
 	if !asCloseError(err, &ce) || ce.Code != websocket.CloseUnsupportedData || !strings.Contains(ce.Text, "binary") {
 		t.Fatalf("seed 000 after a binary frame: %v", err)
+	}
+}
+
+// A subscription holds the seed's event types only: names it does not have
+// are left out and answered with an error, once per connection.
+func TestUnknownEventTypesAreToldOnce(t *testing.T) {
+	r := newRig(t, ws.Config{HeartbeatInterval: time.Hour})
+	r.flow(delayFlow)
+	job := r.start("slow", `{"value": 1}`)
+	r.waitEnded(job)
+	c := r.dial("/api/ws/jobs/"+job+"/monitor?since=1000", nil)
+	if m, err := read(t, c, 5*time.Second); err != nil || m["type"] != "connection:status" {
+		t.Fatalf("first message %v, %v", m, err)
+	}
+	var got []map[string]any
+	for _, msg := range []string{
+		`{"action":"subscribe","events":["job_failed","no_such_type"]}`,
+		`{"action":"subscribe","events":["another_made_up","log"]}`,
+		`{"type":"ping"}`,
+	} {
+		if err := c.WriteMessage(websocket.TextMessage, []byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for len(got) < 4 {
+		m, err := read(t, c, 5*time.Second)
+		if err != nil {
+			t.Fatalf("after %v: %v", got, err)
+		}
+		got = append(got, m)
+	}
+	if got[0]["type"] != "subscription:confirmed" || fmt.Sprint(got[0]["events"]) != "[job_failed]" ||
+		got[1]["type"] != "error" || !strings.Contains(got[1]["error"].(string), "unknown event types left out of the subscription: no_such_type") ||
+		got[2]["type"] != "subscription:confirmed" || fmt.Sprint(got[2]["events"]) != "[job_failed log]" ||
+		got[3]["type"] != "pong" {
+		t.Fatalf("answers: %v", got)
 	}
 }

@@ -588,19 +588,21 @@ func (s *Server) onMessage(ms *melody.Session, msg []byte) {
 		}
 		return
 	}
-	if reply := answer(cl, msg); reply != nil {
+	for _, reply := range answer(cl, msg) {
 		cl.send(reply)
 	}
 }
 
-// answer is seed 004's reply to one client message (nil: none), applying a
+// answer is seed 004's reply to one client message (none, or one message,
+// or a confirmation and the error naming unknown types), applying a
 // subscription change to c.
-func answer(c *client, msg []byte) []byte {
+func answer(c *client, msg []byte) [][]byte {
+	one := func(b []byte) [][]byte { return [][]byte{b} }
 	if len(msg) > maxClientMessage {
-		return protocolError(fmt.Sprintf("message of %d bytes is over the %d byte limit", len(msg), maxClientMessage))
+		return one(protocolError(fmt.Sprintf("message of %d bytes is over the %d byte limit", len(msg), maxClientMessage)))
 	}
 	if strings.TrimSpace(string(msg)) == "ping" {
-		return obj{{"type", "pong"}, {"timestamp", iso(time.Now())}}.json()
+		return one(obj{{"type", "pong"}, {"timestamp", iso(time.Now())}}.json())
 	}
 	var req struct {
 		Type   string   `json:"type"`
@@ -608,17 +610,27 @@ func answer(c *client, msg []byte) []byte {
 		Events []string `json:"events"`
 	}
 	if err := json.Unmarshal(msg, &req); err != nil {
-		return protocolError("message is not valid JSON: " + err.Error())
+		return one(protocolError("message is not valid JSON: " + err.Error()))
 	}
 	switch {
 	case req.Type == "pong":
 		return nil
 	case req.Type == "ping":
-		return obj{{"type", "pong"}, {"timestamp", iso(time.Now())}}.json()
+		return one(obj{{"type", "pong"}, {"timestamp", iso(time.Now())}}.json())
 	case req.Action == "subscribe" || req.Action == "unsubscribe" || req.Action == "subscribe_all":
-		return obj{{"type", "subscription:confirmed"}, {"action", req.Action}, {"events", c.subscribe(req.Action, req.Events)}}.json()
+		list, unknown := c.subscribe(req.Action, req.Events)
+		out := one(obj{{"type", "subscription:confirmed"}, {"action", req.Action}, {"events", list}}.json())
+		if len(unknown) > 0 {
+			names := make([]string, len(unknown))
+			for i, n := range unknown {
+				names[i] = clip(n, 40)
+			}
+			out = append(out, protocolError(fmt.Sprintf("unknown event types left out of the subscription: %s (the types are %s; said once per connection)",
+				strings.Join(names, ", "), strings.Join(allTypes, ", "))))
+		}
+		return out
 	default:
-		return protocolError(fmt.Sprintf("unknown message: want {\"action\": \"subscribe|unsubscribe|subscribe_all\", \"events\": [...]} or {\"type\": \"pong\"}, got action %q type %q", clip(req.Action, 40), clip(req.Type, 40)))
+		return one(protocolError(fmt.Sprintf("unknown message: want {\"action\": \"subscribe|unsubscribe|subscribe_all\", \"events\": [...]} or {\"type\": \"pong\"}, got action %q type %q", clip(req.Action, 40), clip(req.Type, 40))))
 	}
 }
 
