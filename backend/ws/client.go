@@ -101,10 +101,29 @@ func (c *client) wants(typ string) bool {
 	return c.filter == nil || c.filter[typ]
 }
 
-// outMsg is a queued message; pos, if not zero, is its stream position.
+// outMsg is a queued message; pos, if not zero, is its stream position;
+// typ, if set, is checked against the subscription again when it is
+// written (a subscription confirmed meanwhile applies to it).
 type outMsg struct {
 	data []byte
 	pos  events.Pos
+	typ  string
+}
+
+// wanted filters a batch to be written, in place, by the subscription as
+// it is now: messages picked before a subscription change may be queued
+// after its confirmation, and what is written after it must follow it.
+func (c *client) wanted(batch []outMsg) []outMsg {
+	if c.proto == protoExecution {
+		return batch
+	}
+	kept := batch[:0]
+	for _, m := range batch {
+		if m.typ == "" || c.wants(m.typ) {
+			kept = append(kept, m)
+		}
+	}
+	return kept
 }
 
 // send queues one message without a position (replies, heartbeats).
@@ -163,15 +182,16 @@ func (c *client) writeLoop() {
 		c.inBatch = len(batch)
 		c.qmu.Unlock()
 
-		err := c.conn.writeText(batch, c.srv.cfg.WriteTimeout)
-		var newest events.Pos
+		var newest events.Pos // what the client will have had, written or filtered out
 		for i := len(batch) - 1; i >= 0; i-- {
 			if !batch[i].pos.IsZero() {
 				newest = batch[i].pos
 				break
 			}
 		}
-		c.srv.stats.sent.Add(int64(len(batch)))
+		kept := c.wanted(batch)
+		err := c.conn.writeText(kept, c.srv.cfg.WriteTimeout)
+		c.srv.stats.sent.Add(int64(len(kept)))
 		clear(batch)
 		if cap(batch) > 4096 {
 			batch = nil // release a burst's memory
@@ -240,7 +260,7 @@ func (c *client) pick(out []outMsg, frames []frame) []outMsg {
 			}
 		}
 		if c.wants(f.typ) {
-			out = append(out, outMsg{data: f.data, pos: f.pos})
+			out = append(out, outMsg{data: f.data, pos: f.pos, typ: f.typ})
 		}
 	}
 	if f := frames[0]; !f.pos.IsZero() {
