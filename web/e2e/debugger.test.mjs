@@ -163,6 +163,14 @@ test('breakpoint by clicking, condition checked while typing, stop, edit data, F
     assert.deepEqual(job.body.result, { value: 20 })
     await page.screenshot({ path: '/tmp/sy-dbg-completed.png', fullPage: true })
 
+    // The routine panel lists its activations: the edited input, what it emitted, whole.
+    await page.getByRole('button', { name: 'Inspect routine double' }).click()
+    const acts = page.getByTestId('routine-activations')
+    await waitForText(acts, /Activations\s*1/)
+    await waitForText(page.getByTestId('activation-2'), /#2\s*on input[\s\S]*completed/)
+    await waitForText(page.getByTestId('activation-2'), /input:\s*\{1\}[\s\S]*value:\s*10[\s\S]*emitted output:\s*\{1\}[\s\S]*value:\s*20/)
+    await page.getByTestId('routine-panel').screenshot({ path: '/tmp/sy-dbg-activations.png' })
+
     assert.deepEqual(problems.filter((p) => p.startsWith('pageerror')), [])
   } finally {
     await page.close()

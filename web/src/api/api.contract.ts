@@ -26,4 +26,5 @@ export type ApiContract = [
   Satisfies<Sent.FlowList, Read.FlowList>,
   Satisfies<Sent.JobStateAt, Read.Job & { at?: number }>,
   Satisfies<Sent.Event, JobEvent>,
+  Satisfies<Sent.ActivationList, Read.ActivationList>,
 ]

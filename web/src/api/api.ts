@@ -188,6 +188,27 @@ export interface LogList extends Page {
   logs: LogEntry[]
 }
 
+/** One run of a routine (GET /api/jobs/{id}/activations), rebuilt from the job's log. */
+export interface Activation {
+  activation_id: number
+  routine_id: string
+  slot: string
+  status: string
+  parent_id: number | null
+  input: unknown
+  emitted: { event: string; data: unknown; seq: number; targets: number }[]
+  error: string | null
+  error_type: string | null
+  attempts: number
+  duration: number | null
+  started_at: string
+  completed_at: string | null
+}
+
+export interface ActivationList extends Page {
+  activations: Activation[]
+}
+
 export interface JobQuery {
   flow_id?: string
   status?: string
@@ -344,6 +365,7 @@ export interface Api {
   getJobEvents(id: string, since: number, limit: number, signal?: AbortSignal): Promise<{ events: Array<{ seq: number; type: string; [k: string]: unknown }>; next_since: number; has_more: boolean }>
   /** The job right after event `at` (docs/post-mortem.md). */
   getJobState(id: string, at: number, signal?: AbortSignal): Promise<Job & { at?: number }>
+  listActivations(id: string, q: { routine_id?: string; limit?: number; offset?: number }, signal?: AbortSignal): Promise<ActivationList>
   /** A flow at one version (the one a job runs). */
   getFlowVersion(id: string, version?: number): Promise<Flow>
   listBreakpoints(scope: BreakpointScope, id: string): Promise<BreakpointList>
@@ -432,6 +454,8 @@ export function createApi(fetchImpl: FetchLike = (input, init) => fetch(input, i
     getJobEvents: (id, since, limit, signal) =>
       json('GET', `/api/jobs/${enc(id)}/events${buildQuery({ since, limit })}`, undefined, signal),
     getJobState: (id, at, signal) => json('GET', `/api/jobs/${enc(id)}/state${buildQuery({ at })}`, undefined, signal),
+    listActivations: (id, q, signal) =>
+      json<ActivationList>('GET', `/api/jobs/${enc(id)}/activations${buildQuery({ ...q })}`, undefined, signal),
     getFlowVersion: (id, version) => json<Flow>('GET', `/api/flows/${enc(id)}${buildQuery({ version })}`),
     listBreakpoints: (scope, id) => json<BreakpointList>('GET', `/api/${scope}/${enc(id)}/breakpoints`),
     createBreakpoint: (scope, id, bp) => json<Breakpoint>('POST', `/api/${scope}/${enc(id)}/breakpoints`, bp),

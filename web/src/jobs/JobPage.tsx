@@ -6,6 +6,7 @@ import { DebuggerPanel } from '../debugger/DebuggerPanel'
 import { ErrorAlert } from '../components/ErrorAlert'
 import { EventsPanel } from '../logs/EventsPanel'
 import { FlowGraph } from '../graph/FlowGraph'
+import { RoutineActivations } from './RoutineActivations'
 import { StartJobForm } from './StartJobForm'
 import { LiveIndicator } from '../components/LiveIndicator'
 import { LogPanel } from '../logs/LogPanel'
@@ -288,6 +289,7 @@ export function JobPage({ id }: { id: string }) {
             </div>
             {selected && (
               <RoutinePanel
+                jobId={id}
                 id={selected}
                 spec={flow?.routines?.[selected]}
                 state={shown?.routine_states?.[selected]}
@@ -480,12 +482,14 @@ function RoutineTable({ states }: { states: Record<string, RoutineState> | undef
 }
 
 function RoutinePanel({
+  jobId,
   id,
   spec,
   state,
   breakpoint,
   onClose,
 }: {
+  jobId: string
   id: string
   spec: Flow['routines'][string] | undefined
   state: RoutineState | undefined
@@ -545,6 +549,7 @@ function RoutinePanel({
       <pre className="code code-full" data-testid="routine-output">
         {state?.output === undefined || state.output === null ? 'null' : prettyJson(state.output)}
       </pre>
+      <RoutineActivations jobId={jobId} routineId={id} refreshKey={`${state?.activations ?? 0}:${state?.status ?? ''}`} />
     </aside>
   )
 }
