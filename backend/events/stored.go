@@ -57,6 +57,15 @@ func DecodeStored(line []byte, jobID string, ev *Event, n *Names) error {
 }
 
 func scanStored(b []byte, ev *Event, n *Names) error {
+	return EachField(b, func(key, v []byte) error { return setStored(ev, key, v, n) })
+}
+
+// EachField calls fn with the key and the raw value of each field of a
+// flat JSON object whose keys have no escapes, as the stored log's lines
+// are: the fast path of its scanners (this one and the history's). Any
+// other input is errSlowLine, as is fn's error: the caller decodes the
+// line with encoding/json instead.
+func EachField(b []byte, fn func(key, value []byte) error) error {
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return errSlowLine
@@ -83,11 +92,11 @@ func scanStored(b []byte, ev *Event, n *Names) error {
 			return errSlowLine
 		}
 		i = skipSpace(b, i+1)
-		vEnd, err := skipJSON(b, i)
-		if err != nil {
-			return err
+		vEnd, ok := SkipJSON(b, i)
+		if !ok {
+			return errSlowLine
 		}
-		if err := setStored(ev, key, b[i:vEnd], n); err != nil {
+		if err := fn(key, b[i:vEnd]); err != nil {
 			return err
 		}
 		i = skipSpace(b, vEnd)
@@ -276,12 +285,13 @@ func skipSpace(b []byte, i int) int {
 	return i
 }
 
-// skipJSON returns the end of the JSON value at b[i]. It checks structure
-// only as far as finding the end needs; a value kept raw (Data) was
-// written by AppendValue, and is written again as it is.
-func skipJSON(b []byte, i int) (int, error) {
+// SkipJSON returns the end of the JSON value at b[i]; ok is false when it
+// does not find one. It checks structure only as far as finding the end
+// needs: the stored log's scanners (this one and the history's) keep values
+// raw, as AppendValue wrote them, and write them again as they are.
+func SkipJSON(b []byte, i int) (end int, ok bool) {
 	if i >= len(b) {
-		return 0, errSlowLine
+		return 0, false
 	}
 	switch c := b[i]; {
 	case c == '"':
@@ -291,9 +301,9 @@ func skipJSON(b []byte, i int) (int, error) {
 		for j := i; j < len(b); j++ {
 			switch b[j] {
 			case '"':
-				end, err := skipJSONString(b, j)
-				if err != nil {
-					return 0, err
+				end, ok := skipJSONString(b, j)
+				if !ok {
+					return 0, false
 				}
 				j = end - 1
 			case '{', '[':
@@ -301,31 +311,28 @@ func skipJSON(b []byte, i int) (int, error) {
 			case '}', ']':
 				depth--
 				if depth == 0 {
-					return j + 1, nil
+					return j + 1, true
 				}
 			}
 		}
-		return 0, errSlowLine
+		return 0, false
 	default: // number, true, false, null
 		j := i
-		for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ']' && b[j] != ' ' && b[j] != '\n' {
+		for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ']' && b[j] != ' ' && b[j] != '\n' && b[j] != '\t' && b[j] != '\r' {
 			j++
 		}
-		if j == i {
-			return 0, errSlowLine
-		}
-		return j, nil
+		return j, j > i
 	}
 }
 
-func skipJSONString(b []byte, i int) (int, error) {
+func skipJSONString(b []byte, i int) (int, bool) {
 	for j := i + 1; j < len(b); j++ {
 		switch b[j] {
 		case '\\':
 			j++
 		case '"':
-			return j + 1, nil
+			return j + 1, true
 		}
 	}
-	return 0, errSlowLine
+	return 0, false
 }

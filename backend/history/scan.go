@@ -77,55 +77,7 @@ func parseLine(b []byte, n names, l *line) error {
 
 // scanLine is the fast path: a flat object whose keys have no escapes.
 func scanLine(b []byte, n names, l *line) error {
-	i := skipWS(b, 0)
-	if i >= len(b) || b[i] != '{' {
-		return errSlowPath
-	}
-	i++
-	for {
-		i = skipWS(b, i)
-		if i >= len(b) {
-			return errSlowPath
-		}
-		if b[i] == '}' {
-			return nil
-		}
-		if b[i] != '"' {
-			return errSlowPath
-		}
-		end := bytes.IndexByte(b[i+1:], '"')
-		if end < 0 {
-			return errSlowPath
-		}
-		key := b[i+1 : i+1+end]
-		if bytes.IndexByte(key, '\\') >= 0 {
-			return errSlowPath
-		}
-		i = skipWS(b, i+end+2)
-		if i >= len(b) || b[i] != ':' {
-			return errSlowPath
-		}
-		i = skipWS(b, i+1)
-		vEnd, err := skipValue(b, i)
-		if err != nil {
-			return err
-		}
-		if err := l.set(key, b[i:vEnd], n); err != nil {
-			return err
-		}
-		i = skipWS(b, vEnd)
-		if i >= len(b) {
-			return errSlowPath
-		}
-		switch b[i] {
-		case ',':
-			i++
-		case '}':
-			return nil
-		default:
-			return errSlowPath
-		}
-	}
+	return events.EachField(b, func(key, v []byte) error { return l.set(key, v, n) })
 }
 
 // set stores the value v (raw JSON) of the field key.
@@ -241,71 +193,6 @@ func decodeLine(b []byte, n names, l *line) error {
 		l.data = ev.Data
 	}
 	return nil
-}
-
-func skipWS(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// skipValue returns the end of the JSON value starting at b[i]. It checks
-// structure only as far as needed to find the end; the fast path's callers
-// keep the value raw, and raw values are only ever re-emitted as JSON after
-// a check (json.Valid) or decoded by encoding/json.
-func skipValue(b []byte, i int) (int, error) {
-	if i >= len(b) {
-		return 0, errSlowPath
-	}
-	switch b[i] {
-	case '"':
-		return skipString(b, i)
-	case '{', '[':
-		depth := 0
-		for i < len(b) {
-			switch b[i] {
-			case '"':
-				end, err := skipString(b, i)
-				if err != nil {
-					return 0, err
-				}
-				i = end
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1, nil
-				}
-			}
-			i++
-		}
-		return 0, errSlowPath
-	default:
-		start := i
-		for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ']' && b[i] != ' ' && b[i] != '\n' && b[i] != '\t' && b[i] != '\r' {
-			i++
-		}
-		if i == start {
-			return 0, errSlowPath
-		}
-		return i, nil
-	}
-}
-
-// skipString returns the end of the JSON string starting at b[i] (a quote).
-func skipString(b []byte, i int) (int, error) {
-	for j := i + 1; j < len(b); j++ {
-		switch b[j] {
-		case '\\':
-			j++
-		case '"':
-			return j + 1, nil
-		}
-	}
-	return 0, errSlowPath
 }
 
 // rawInt reads a JSON integer as the encoder writes them (plain digits,
