@@ -130,22 +130,7 @@ func AppendValue(b []byte, v any) []byte {
 		}
 		return append(b, ']')
 	case map[string]any:
-		var stack [16]string
-		keys := stack[:0]
-		for k := range x {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		b = append(b, '{')
-		for i, k := range keys {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, k)
-			b = append(b, ':')
-			b = AppendValue(b, x[k])
-		}
-		return append(b, '}')
+		return appendObject(b, x, AppendValue)
 	default:
 		raw, err := json.Marshal(x)
 		if err != nil {
@@ -264,8 +249,15 @@ func AppendRoutineStates(b []byte, states map[string]*RoutineState) []byte {
 
 // appendCounts writes a map of counts with its keys in order.
 func appendCounts(b []byte, counts map[string]int) []byte {
-	keys := make([]string, 0, len(counts))
-	for k := range counts {
+	return appendObject(b, counts, func(b []byte, n int) []byte { return strconv.AppendInt(b, int64(n), 10) })
+}
+
+// appendObject writes a map as a JSON object with its keys sorted, as
+// encoding/json does, each value written by value.
+func appendObject[V any](b []byte, m map[string]V, value func([]byte, V) []byte) []byte {
+	var stack [16]string
+	keys := stack[:0]
+	for k := range m {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
@@ -276,7 +268,7 @@ func appendCounts(b []byte, counts map[string]int) []byte {
 		}
 		b = appendString(b, k)
 		b = append(b, ':')
-		b = strconv.AppendInt(b, int64(counts[k]), 10)
+		b = value(b, m[k])
 	}
 	return append(b, '}')
 }

@@ -2,7 +2,6 @@ package events
 
 import (
 	"maps"
-	"slices"
 	"strconv"
 )
 
@@ -92,23 +91,11 @@ func (s *Summary) AppendJSON(b []byte) []byte {
 	b = strconv.AppendInt(b, s.FirstSeq, 10)
 	b = append(b, `,"seq":`...)
 	b = strconv.AppendInt(b, s.Seq, 10)
-	b = append(b, `,"events_by_type":{`...)
-	for i, k := range slices.Sorted(maps.Keys(s.EventsByType)) {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendString(b, k)
-		b = append(b, ':')
-		b = strconv.AppendInt(b, s.EventsByType[k], 10)
-	}
-	b = append(b, `},"routines":{`...)
-	for i, id := range slices.Sorted(maps.Keys(s.Routines)) {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		r := s.Routines[id]
-		b = appendString(b, id)
-		b = append(b, `:{"activations":`...)
+	b = append(b, `,"events_by_type":`...)
+	b = appendObject(b, s.EventsByType, func(b []byte, n int64) []byte { return strconv.AppendInt(b, n, 10) })
+	b = append(b, `,"routines":`...)
+	b = appendObject(b, s.Routines, func(b []byte, r *RoutineSummary) []byte {
+		b = append(b, `{"activations":`...)
 		b = strconv.AppendInt(b, r.Activations, 10)
 		b = append(b, `,"completed":`...)
 		b = strconv.AppendInt(b, r.Completed, 10)
@@ -122,7 +109,7 @@ func (s *Summary) AppendJSON(b []byte) []byte {
 		b = appendFloat(b, r.TotalTime)
 		b = append(b, `,"max_time":`...)
 		b = appendFloat(b, r.MaxTime)
-		b = append(b, '}')
-	}
-	return append(b, "}}"...)
+		return append(b, '}')
+	})
+	return append(b, '}')
 }
