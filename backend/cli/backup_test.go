@@ -117,7 +117,7 @@ func TestBackupWhileJobsRunThenRestore(t *testing.T) {
 	mu.Unlock()
 
 	file := filepath.Join(t.TempDir(), "backup.db")
-	var out, errOut syncBuffer
+	var out, errOut servertest.Buffer
 	code := run(t.Context(), []string{"backup", "--data", dir, "--progress", "always", file}, strings.NewReader(""), &out, &errOut, false)
 	during := count() - len(before)
 	close(stop)

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -9,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,14 +15,9 @@ import (
 	"github.com/switchyard/switchyard/backend/servertest"
 )
 
-// TestMain clears the SWITCHYARD_ variables of the environment the tests
-// run in: each test sets those it is about.
+// TestMain runs without the SWITCHYARD_ variables of the environment.
 func TestMain(m *testing.M) {
-	for _, kv := range os.Environ() {
-		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "SWITCHYARD_") {
-			os.Unsetenv(k)
-		}
-	}
+	servertest.ClearEnv()
 	os.Exit(m.Run())
 }
 
@@ -98,28 +91,10 @@ func startInstance(t *testing.T) *servertest.Instance {
 	return in
 }
 
-// syncBuffer is written by the command while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // runCLI runs the command line through Run.
 func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	var out, errOut syncBuffer
+	var out, errOut servertest.Buffer
 	done := make(chan int, 1)
 	go func() { done <- Run(args, &out, &errOut) }()
 	select {
@@ -135,7 +110,7 @@ func runStdin(t *testing.T, stdin string, args ...string) (stdout, stderr string
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	var out, errOut syncBuffer
+	var out, errOut servertest.Buffer
 	code = run(ctx, args, strings.NewReader(stdin), &out, &errOut, false)
 	return out.String(), errOut.String(), code
 }

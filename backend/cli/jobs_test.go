@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/switchyard/switchyard/backend/client"
+	"github.com/switchyard/switchyard/backend/servertest"
 )
 
 // jobsCLI runs "switchyard jobs args…" through Run.
@@ -95,7 +96,7 @@ func TestJobsWatchCancelled(t *testing.T) {
 	}
 	id := strings.TrimSpace(out)
 	done := make(chan int, 1)
-	var stdout, stderr syncBuffer
+	var stdout, stderr servertest.Buffer
 	go func() {
 		done <- Run([]string{"jobs", "watch", id, "--server", base}, &stdout, &stderr)
 	}()
@@ -195,7 +196,7 @@ func (c *cutter) cut() {
 func TestJobsWatchReconnects(t *testing.T) {
 	base := startServer(t)
 	px := newCutter(t, strings.TrimPrefix(base, "http://"))
-	var out, errOut syncBuffer
+	var out, errOut servertest.Buffer
 	done := make(chan int, 1)
 	go func() {
 		done <- Run([]string{"jobs", "start", "chatty", "--watch", "--server", px.ln.Addr().String()}, &out, &errOut)
@@ -383,7 +384,7 @@ func TestJobsWatchInterrupted(t *testing.T) {
 	base := startServer(t)
 	id := strings.TrimSpace(mustRun(t, "jobs", "start", "slow", "--server", base))
 	ctx, cancel := context.WithCancel(context.Background())
-	var out, errOut syncBuffer
+	var out, errOut servertest.Buffer
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"jobs", "watch", id, "--server", base}, strings.NewReader(""), &out, &errOut, false)

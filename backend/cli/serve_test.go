@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/switchyard/switchyard/backend/servertest"
 )
 
 func TestServeHelpExitsZero(t *testing.T) {
@@ -185,7 +187,7 @@ func TestServeInProcess(t *testing.T) {
 	t.Setenv("SWITCHYARD_EXAMPLES", "false")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out, logs syncBuffer
+	var out, logs servertest.Buffer
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"serve", "--config", file, "--addr", "127.0.0.1:0", "--data", t.TempDir()},

@@ -126,7 +126,7 @@ func TestServeBeyondLoopbackPrintsATokenURL(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	dir := t.TempDir()
-	var out, logs syncBuffer
+	var out, logs servertest.Buffer
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"serve", "--addr", "0.0.0.0:0", "--data", dir, "--examples=false"},

@@ -18,14 +18,9 @@ import (
 	"github.com/switchyard/switchyard/backend/servertest"
 )
 
-// TestMain clears the SWITCHYARD_ variables of the environment the tests
-// run in (a SWITCHYARD_TOKEN there would be sent to the test's server).
+// TestMain runs without the SWITCHYARD_ variables of the environment.
 func TestMain(m *testing.M) {
-	for _, kv := range os.Environ() {
-		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "SWITCHYARD_") {
-			os.Unsetenv(k)
-		}
-	}
+	servertest.ClearEnv()
 	os.Exit(m.Run())
 }
 

@@ -4,9 +4,13 @@
 package servertest
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -60,4 +64,34 @@ func (in *Instance) Stop() {
 		in.t.Errorf("server close: %v", err)
 	}
 	in.HTTP = nil
+}
+
+// Buffer is an output written by a goroutine (a command, a server's log)
+// while the test reads it.
+type Buffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// ClearEnv unsets the SWITCHYARD_ variables of the environment tests run
+// in (a SWITCHYARD_TOKEN there would be sent to the test's server): call it
+// from TestMain; each test sets those it is about.
+func ClearEnv() {
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "SWITCHYARD_") {
+			os.Unsetenv(k)
+		}
+	}
 }

@@ -106,21 +106,12 @@ func (w *Writer) Backlog() int64 {
 // call it to slow down to the pace of the disk instead of queueing without
 // bound.
 func (w *Writer) WaitBacklog(ctx context.Context, maxEvents, maxBytes int64) error {
-	for {
+	return w.waitFor(ctx, func() bool {
 		w.mu.Lock()
-		behind, ch := w.published-w.written.Load(), w.flushed
+		behind := w.published - w.written.Load()
 		w.mu.Unlock()
-		if behind <= maxEvents && w.backlogBytes.Load() <= maxBytes {
-			return nil
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-w.stopped:
-			return errors.New("event writer stopped")
-		}
-	}
+		return behind <= maxEvents && w.backlogBytes.Load() <= maxBytes
+	})
 }
 
 // Sync waits until every event published before the call is stored.
@@ -128,22 +119,31 @@ func (w *Writer) Sync(ctx context.Context) error {
 	w.mu.Lock()
 	target := w.published
 	w.mu.Unlock()
+	if err := w.waitFor(ctx, func() bool { return w.written.Load() >= target }); err != nil {
+		return fmt.Errorf("wait for event log: %w", err)
+	}
+	return nil
+}
+
+// waitFor waits until done holds, checking it again after every stored
+// batch; it fails when ctx ends or the writer stops first.
+func (w *Writer) waitFor(ctx context.Context, done func() bool) error {
 	for {
 		w.mu.Lock()
-		ch := w.flushed
+		ch := w.flushed // taken before done is checked: no batch slips between
 		w.mu.Unlock()
-		if w.written.Load() >= target {
+		if done() {
 			return nil
 		}
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return fmt.Errorf("wait for event log: %w", ctx.Err())
+			return ctx.Err()
 		case <-w.stopped:
-			if w.written.Load() >= target {
+			if done() {
 				return nil
 			}
-			return fmt.Errorf("event writer stopped")
+			return errors.New("event writer stopped")
 		}
 	}
 }

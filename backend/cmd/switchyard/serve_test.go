@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/switchyard/switchyard/backend/servertest"
 )
 
 // binDir holds the command built for this test binary's tests.
@@ -83,7 +84,7 @@ func serveProcess(t *testing.T, bin, data string) (*exec.Cmd, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	log := &syncBuffer{}
+	log := &servertest.Buffer{}
 	urls := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
@@ -246,22 +247,4 @@ func TestBinaryExitCodes(t *testing.T) {
 			t.Errorf("switchyard %q: exit %d, stdout %q; want %d", c.args, code, out, c.code)
 		}
 	}
-}
-
-// syncBuffer is written by a goroutine while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
