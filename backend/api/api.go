@@ -49,14 +49,12 @@ type EventLog interface {
 
 // Engine runs jobs.
 type Engine interface {
-	Start(req engine.StartRequest) (events.JobState, error)
+	Start(req engine.StartRequest) (engine.Started, error)
 	Job(id string) (events.JobState, bool)
 	Pause(id string) (events.JobState, error)
 	Resume(id string) (events.JobState, error)
 	Cancel(id string) (events.JobState, error)
 	Done(id string) <-chan struct{}
-	// Wait returns the state an active job ends with (engine.Engine.Wait).
-	Wait(ctx context.Context, id string) (events.JobState, bool, error)
 	Registry() *engine.Registry
 }
 

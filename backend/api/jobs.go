@@ -85,7 +85,7 @@ func (a *API) createJob(c *gin.Context) {
 		a.awaitJob(c, js, wait)
 		return
 	}
-	renderJob(c, http.StatusCreated, &js)
+	renderJob(c, http.StatusCreated, &js.JobState)
 }
 
 // waitQuery reads ?wait= (a duration such as 30s; 0 or absent: do not
@@ -106,10 +106,10 @@ func waitQuery(c *gin.Context) (time.Duration, bool) {
 // awaitJob answers a synchronous run: 201 with the ended job (status,
 // result, error) once it ends, or 202 with the job as it runs when wait is
 // up first.
-func (a *API) awaitJob(c *gin.Context, started events.JobState, wait time.Duration) {
+func (a *API) awaitJob(c *gin.Context, started engine.Started, wait time.Duration) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), wait)
 	defer cancel()
-	final, active, err := a.Engine.Wait(ctx, started.JobID)
+	final, err := started.Wait(ctx)
 	if err != nil {
 		if c.Request.Context().Err() != nil {
 			return // the client left; the job runs on
@@ -118,27 +118,13 @@ func (a *API) awaitJob(c *gin.Context, started events.JobState, wait time.Durati
 			renderJob(c, http.StatusAccepted, &live)
 			return
 		}
-		active = false // it ended just now
-	}
-	if !active { // it ended before the wait saw it: its stored record
-		var ok bool
-		if final, ok = a.endedJob(c, started.JobID); !ok {
+		// It ended just now.
+		if final, err = started.Wait(c.Request.Context()); err != nil {
 			return
 		}
 	}
 	a.syncLog(c) // the answer shows the end once it is stored
 	renderJob(c, http.StatusCreated, &final)
-}
-
-// endedJob reads a job that has ended; false means it answered an error.
-func (a *API) endedJob(c *gin.Context, id string) (events.JobState, bool) {
-	a.syncLog(c)
-	js, err := a.Jobs.GetJob(c.Request.Context(), id)
-	if err != nil {
-		a.storeError(c, apierr.JobNotFound, err)
-		return events.JobState{}, false
-	}
-	return js, true
 }
 
 var jobStatuses = map[string]bool{

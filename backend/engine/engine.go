@@ -173,21 +173,39 @@ type StartRequest struct {
 	StopOnEntry bool
 }
 
+// Started is a job just started: its state at start, and its end to wait
+// for.
+type Started struct {
+	events.JobState
+	job *job
+}
+
+// Wait waits until the job ends and returns the state it ended with, even
+// if it ended before the call; the error is ctx's, if it ends first.
+func (s Started) Wait(ctx context.Context) (events.JobState, error) {
+	select {
+	case <-s.job.done:
+		return s.job.final, nil
+	case <-ctx.Done():
+		return events.JobState{}, ctx.Err()
+	}
+}
+
 // Start creates and starts a job and returns its state at start.
-func (e *Engine) Start(req StartRequest) (events.JobState, error) {
+func (e *Engine) Start(req StartRequest) (Started, error) {
 	plan, err := e.Plan(req.Flow)
 	if err != nil {
-		return events.JobState{}, err
+		return Started{}, err
 	}
 	entry, slot, err := plan.entry(req.EntryRoutineID)
 	if err != nil {
-		return events.JobState{}, err
+		return Started{}, err
 	}
 	j := newJob(e, plan, newJobID(), entry.id, req.Params)
 	e.mu.Lock()
 	if e.closing {
 		e.mu.Unlock()
-		return events.JobState{}, ErrShuttingDown
+		return Started{}, ErrShuttingDown
 	}
 	e.jobs[j.state.JobID] = j
 	e.mu.Unlock()
@@ -199,7 +217,7 @@ func (e *Engine) Start(req StartRequest) (events.JobState, error) {
 	if o := e.opts.Observer; o != nil {
 		o.JobStarted(plan.Flow.ID)
 	}
-	return js, nil
+	return Started{JobState: js, job: j}, nil
 }
 
 // Plan compiles a flow version, cached by flow id and version.
@@ -256,22 +274,6 @@ func (e *Engine) Active() []events.JobState {
 
 // closed is returned by Done for jobs that are not active.
 var closed = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
-
-// Wait waits until an active job ends and returns the state it ended with;
-// ok is false when no such job is active (it ended before, or never ran).
-// The error is ctx's, if it ends first.
-func (e *Engine) Wait(ctx context.Context, id string) (final events.JobState, ok bool, err error) {
-	j := e.job(id)
-	if j == nil {
-		return events.JobState{}, false, nil
-	}
-	select {
-	case <-j.done:
-		return j.final, true, nil
-	case <-ctx.Done():
-		return events.JobState{}, true, ctx.Err()
-	}
-}
 
 // Done returns a channel closed when the job ends; for a job that is not
 // active (already ended, or unknown) it is closed already.

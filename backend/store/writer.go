@@ -28,6 +28,7 @@ type Writer struct {
 	published int64
 	flushed   chan struct{} // closed and replaced after every batch
 	wake      chan struct{}
+	urgent    chan struct{} // a Sync waits: write without lingering
 	stop      chan struct{}
 	stopped   chan struct{}
 
@@ -69,6 +70,7 @@ func newWriter(db *sqlx.DB, logger *slog.Logger) *Writer {
 		db: db, log: logger,
 		flushed: make(chan struct{}),
 		wake:    make(chan struct{}, 1),
+		urgent:  make(chan struct{}, 1),
 		stop:    make(chan struct{}),
 		stopped: make(chan struct{}),
 
@@ -119,6 +121,13 @@ func (w *Writer) Sync(ctx context.Context) error {
 	w.mu.Lock()
 	target := w.published
 	w.mu.Unlock()
+	if w.written.Load() >= target {
+		return nil
+	}
+	select {
+	case w.urgent <- struct{}{}:
+	default:
+	}
 	if err := w.waitFor(ctx, func() bool { return w.written.Load() >= target }); err != nil {
 		return fmt.Errorf("wait for event log: %w", err)
 	}
@@ -149,7 +158,10 @@ func (w *Writer) waitFor(ctx context.Context, done func() bool) error {
 }
 
 // linger is how long the writer lets events accumulate after the first one
-// arrives, so a batch carries many jobs' events in one transaction.
+// arrives, so a batch carries many jobs' events in one transaction. A Sync
+// cuts it short: someone waits for the batch (an API answer), and under
+// load the events that arrive while a batch is written make the next one
+// large anyway.
 const linger = 2 * time.Millisecond
 
 // loop is the first stage of the writer: it takes what accumulated and
@@ -176,6 +188,7 @@ func (w *Writer) loop() {
 		}
 		select {
 		case <-time.After(linger):
+		case <-w.urgent:
 		case <-w.stop:
 		}
 		w.drain(prepared, buffers)
