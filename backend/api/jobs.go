@@ -190,9 +190,20 @@ func (a *API) loadJob(c *gin.Context) (events.JobState, bool) {
 }
 
 func (a *API) getJob(c *gin.Context) {
-	if js, ok := a.loadJob(c); ok {
-		renderJob(c, http.StatusOK, &js)
+	js, ok := a.loadJob(c)
+	if !ok {
+		return
 	}
+	if len(js.RoutineStates) == 0 && js.Events > 0 {
+		// A short log is stored without its routine states: fold it.
+		st, err := a.History.State(c.Request.Context(), js.JobID)
+		if err != nil {
+			a.historyError(c, err)
+			return
+		}
+		js.RoutineStates = st.RoutineStates
+	}
+	renderJob(c, http.StatusOK, &js)
 }
 
 // deleteJob deletes a finished job and everything of it (events, logs,

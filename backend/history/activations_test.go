@@ -306,12 +306,7 @@ connections:
 	}
 
 	close(h.release)
-	<-r.eng.Done(id)
-	r.sync()
-	rec, err := r.st.GetJob(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rec := r.ended(id)
 	final, err := s.State(ctx, id) // the same service extends its fold
 	if err != nil {
 		t.Fatal(err)
@@ -367,9 +362,7 @@ connections:
 	if _, err := r.eng.Resume(id); err != nil {
 		t.Fatal(err)
 	}
-	<-r.eng.Done(id)
-	r.sync()
-	rec, _ := r.st.GetJob(ctx, id)
+	rec := r.ended(id)
 	final, err := s.State(ctx, id)
 	if err != nil {
 		t.Fatal(err)
@@ -428,11 +421,7 @@ func TestConcurrentQueriesOfRunningJobs(t *testing.T) {
 		t.Error(err)
 	}
 	for _, id := range ids {
-		<-r.eng.Done(id)
-	}
-	r.sync()
-	for _, id := range ids {
-		rec, _ := r.st.GetJob(ctx, id)
+		rec := r.ended(id)
 		st, err := s.State(ctx, id)
 		if err != nil {
 			t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io/fs"
 	"log/slog"
+	"sync"
 	"testing"
 
 	switchyard "github.com/switchyard/switchyard"
@@ -25,6 +26,8 @@ type rig struct {
 	eng   *engine.Engine
 	hooks engine.Hooks
 	kinds []engine.Kind // registered besides the built-in ones
+	// started are the jobs this rig started, by id, to wait for their end.
+	started *sync.Map
 }
 
 func newRig(tb testing.TB) *rig {
@@ -34,7 +37,7 @@ func newRig(tb testing.TB) *rig {
 // newRigWith builds a rig whose engine calls hooks (may be nil).
 func newRigWith(tb testing.TB, hooks engine.Hooks, kinds ...engine.Kind) *rig {
 	tb.Helper()
-	r := &rig{tb: tb, dir: tb.TempDir(), hooks: hooks, kinds: kinds}
+	r := &rig{tb: tb, dir: tb.TempDir(), hooks: hooks, kinds: kinds, started: &sync.Map{}}
 	r.open()
 	tb.Cleanup(func() { r.close() })
 	return r
@@ -114,6 +117,7 @@ func (r *rig) start(f *flow.Flow, params any) string {
 	if err != nil {
 		r.tb.Fatal(err)
 	}
+	r.started.Store(js.JobID, js)
 	return js.JobID
 }
 
@@ -121,9 +125,25 @@ func (r *rig) start(f *flow.Flow, params any) string {
 func (r *rig) run(f *flow.Flow, params any) string {
 	r.tb.Helper()
 	id := r.start(f, params)
-	<-r.eng.Done(id)
-	r.sync()
+	r.ended(id)
 	return id
+}
+
+// ended waits until a job the rig started ends and its log is stored, and
+// returns the state the engine ended it with: what a fold of the whole
+// log must give.
+func (r *rig) ended(id string) events.JobState {
+	r.tb.Helper()
+	js, ok := r.started.Load(id)
+	if !ok {
+		r.tb.Fatalf("job %s was not started by this rig", id)
+	}
+	final, err := js.(engine.Started).Wait(context.Background())
+	if err != nil {
+		r.tb.Fatal(err)
+	}
+	r.sync()
+	return final
 }
 
 func (r *rig) sync() {

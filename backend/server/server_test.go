@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -334,6 +335,33 @@ func TestJobRunsPausesResumesAndIsQueryable(t *testing.T) {
 	in.json("GET", "/api/jobs?flow_id=orders&status=completed&limit=1", "", &jobs)
 	if jobs.Total != 2 || len(jobs.Jobs) != 1 {
 		t.Fatalf("job list %+v", jobs)
+	}
+}
+
+// A short log's record is stored without its routine states; GET folds
+// them from the log: the same as the engine ended the job with (what a
+// synchronous run answers), in the next process too.
+func TestFinishedJobShowsTheRoutineStatesItEndedWith(t *testing.T) {
+	dir := t.TempDir()
+	in := start(t, dir)
+	in.json("POST", "/api/flows", dsl(ordersYAML), nil)
+	var ended map[string]any
+	if code := in.json("POST", "/api/jobs?wait=30s", `{"flow_id": "orders", "params": {"value": 2}}`, &ended); code != http.StatusCreated {
+		t.Fatalf("synchronous run: %d %v", code, ended)
+	}
+	if states, _ := ended["routine_states"].(map[string]any); len(states) != 5 {
+		t.Fatalf("the engine's end: %v", ended)
+	}
+	for round := range 2 {
+		if round == 1 {
+			in.Stop()
+			in = start(t, dir)
+		}
+		var got map[string]any
+		if code := in.json("GET", "/api/jobs/"+ended["job_id"].(string), "", &got); code != http.StatusOK ||
+			!reflect.DeepEqual(got["routine_states"], ended["routine_states"]) {
+			t.Fatalf("round %d: record %d %v,\nthe engine ended with %v", round, code, got["routine_states"], ended["routine_states"])
+		}
 	}
 }
 

@@ -256,12 +256,13 @@ func TestJobSummaryIsKeptAsEventsAreStored(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	s := open(t, dir)
-	publishJob(s.Writer, "job_done", 50, events.StatusCompleted)
+	publishJob(s.Writer, "job_done", 500, events.StatusCompleted) // 1,003 events: a long log
+	publishJob(s.Writer, "job_short", 50, events.StatusCompleted)
 	publishJob(s.Writer, "job_live", 7, "")
 	if err := s.Writer.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for id, want := range map[string]int64{"job_done": 50, "job_live": 7} {
+	for id, want := range map[string]int64{"job_done": 500, "job_live": 7} {
 		sum, err := s.JobSummary(ctx, id)
 		if err != nil || sum == nil {
 			t.Fatalf("%s: %v %v", id, sum, err)
@@ -273,8 +274,19 @@ func TestJobSummaryIsKeptAsEventsAreStored(t *testing.T) {
 	// The finished one is read from its record: a new process finds it.
 	s.Close()
 	s = open(t, dir)
-	if sum, err := s.JobSummary(ctx, "job_done"); err != nil || sum == nil || sum.Seq != 50*2+3 || !sum.Whole() {
+	if sum, err := s.JobSummary(ctx, "job_done"); err != nil || sum == nil || sum.Seq != 500*2+3 || !sum.Whole() {
 		t.Fatalf("after a restart: %+v %v", sum, err)
+	}
+	// A short log's record keeps neither its summary nor its routine
+	// states: its log is counted (folded) instead.
+	if sum, err := s.JobSummary(ctx, "job_short"); err != nil || sum != nil {
+		t.Fatalf("a short log: %+v %v", sum, err)
+	}
+	if js, err := s.GetJob(ctx, "job_short"); err != nil || js.Status != events.StatusCompleted || len(js.RoutineStates) != 0 {
+		t.Fatalf("a short log's record: %v %+v", err, js)
+	}
+	if js, err := s.GetJob(ctx, "job_done"); err != nil || js.RoutineStates["a"] == nil {
+		t.Fatalf("a long log's record: %v %+v", err, js)
 	}
 	// A job whose events resume mid-log (continued after a crash) has none: its log is counted instead.
 	if sum, err := s.JobSummary(ctx, "job_live"); err != nil || sum != nil {

@@ -12,9 +12,10 @@ import (
 
 // JobSummary returns the totals of a job's events (events.Summary): an
 // active job's as the writer counts them (call after Writer.Sync for every
-// event so far), a finished job's as stored at its end. It is nil when there
-// is none (a job that ended before summaries were kept, or one continued
-// after a crash): the caller counts the log instead.
+// event so far), a finished job's as stored at its end if its log is long
+// (recordedLogEvents). It is nil when there is none (a short log, a job
+// that ended before summaries were kept, or one continued after a crash):
+// the caller counts the log instead.
 func (s *Store) JobSummary(ctx context.Context, jobID string) (*events.Summary, error) {
 	if sum, ok := s.Writer.Summary(jobID); ok {
 		return sum, nil

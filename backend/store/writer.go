@@ -295,7 +295,7 @@ type preparedBatch struct {
 	summaries map[string]*events.Summary // of the jobs that ended, whole
 	events    int
 	rows      []chunkRow
-	jobs      map[string]*events.JobState
+	jobs      map[string]jobRecord
 	logs      []logLine
 	buffers   *batchBuffers
 }
@@ -345,7 +345,7 @@ type chunkRow struct {
 func (w *Writer) prepare(batch []*events.Event, bufs *batchBuffers) *preparedBatch {
 	byJob := map[string][]*events.Event{}
 	var order []string
-	jobs := map[string]*events.JobState{}
+	jobs := map[string]jobRecord{}
 	var ended map[string]*events.Summary
 	var logs []logLine
 	w.sumMu.Lock()
@@ -355,7 +355,7 @@ func (w *Writer) prepare(batch []*events.Event, bufs *batchBuffers) *preparedBat
 		}
 		byJob[ev.JobID] = append(byJob[ev.JobID], ev)
 		if ev.Job != nil {
-			jobs[ev.JobID] = ev.Job
+			jobs[ev.JobID] = jobRecord{ev.Job, ev.Seq}
 		}
 		if sum := w.summarizeLocked(ev); sum != nil {
 			if ended == nil {
@@ -396,6 +396,13 @@ func (w *Writer) prepare(batch []*events.Event, bufs *batchBuffers) *preparedBat
 	return &preparedBatch{batch: batch, events: len(batch), rows: rows, jobs: jobs, summaries: ended, logs: logs, buffers: bufs}
 }
 
+// jobRecord is the latest state of a job in a batch, and the seq of the
+// event that carried it: how long its log is.
+type jobRecord struct {
+	state *events.JobState
+	seq   int64
+}
+
 // rowsPerInsert bounds multi-row INSERTs below SQLite's variable limit.
 const rowsPerInsert = 200
 
@@ -431,9 +438,17 @@ const upsertJobSQL = `INSERT INTO jobs (id, flow_id, flow_version, status, entry
 		routine_states = CASE WHEN excluded.routine_states = '{}' THEN jobs.routine_states ELSE excluded.routine_states END,
 		summary = COALESCE(excluded.summary, jobs.summary)`
 
+// recordedLogEvents is the length of log from which a job's record also
+// stores its routine states and, once it ends, its summary. A shorter log
+// is folded when they are asked for (history.Service.State, a log scan),
+// in well under a millisecond; storing them would write about three times
+// what the log itself takes (4 of a chain job's 5.5 KB), and that was the
+// writer's largest cost.
+const recordedLogEvents = 1000
+
 // upsertJobs writes the latest state of each job in the batch, with the
-// summary of those that ended.
-func upsertJobs(tx *sqlx.Tx, jobs map[string]*events.JobState, summaries map[string]*events.Summary, scratch *[]byte) error {
+// summary of those that ended, both only for long logs (recordedLogEvents).
+func upsertJobs(tx *sqlx.Tx, jobs map[string]jobRecord, summaries map[string]*events.Summary, scratch *[]byte) error {
 	if len(jobs) == 0 {
 		return nil
 	}
@@ -444,17 +459,21 @@ func upsertJobs(tx *sqlx.Tx, jobs map[string]*events.JobState, summaries map[str
 	defer stmt.Close()
 	buf := *scratch
 	defer func() { *scratch = buf }()
-	for _, js := range jobs {
+	for _, rec := range jobs {
+		js := rec.state
 		buf = events.AppendValue(buf[:0], js.Params)
 		params := string(buf)
 		buf = events.AppendValue(buf[:0], js.Result)
 		result := string(buf)
 		var summary *string
-		if sum := summaries[js.JobID]; sum != nil {
-			text := string(sum.AppendJSON(buf[:0]))
-			summary = &text
+		buf = append(buf[:0], "{}"...)
+		if rec.seq > recordedLogEvents {
+			if sum := summaries[js.JobID]; sum != nil {
+				text := string(sum.AppendJSON(buf[:0]))
+				summary = &text
+			}
+			buf = events.AppendRoutineStates(buf[:0], js.RoutineStates)
 		}
-		buf = events.AppendRoutineStates(buf[:0], js.RoutineStates)
 		_, err = stmt.Exec(js.JobID, js.FlowID, js.FlowVersion, js.Status, js.EntryRoutineID, params, result, js.Error,
 			nanos(js.CreatedAt), nanosPtr(js.StartedAt), nanosPtr(js.CompletedAt), js.Progress, js.CurrentNode,
 			js.NodesCompleted, js.NodesFailed, js.Duration, js.Activations, js.Events, string(buf), summary)
