@@ -72,21 +72,12 @@ func logLineOf(ev *events.Event) (logLine, bool) {
 	return l, true
 }
 
-func insertLogs(tx *sqlx.Tx, logs []logLine) error {
-	for start := 0; start < len(logs); start += rowsPerInsert {
-		part := logs[start:min(start+rowsPerInsert, len(logs))]
-		var q strings.Builder
-		q.WriteString("INSERT INTO logs (job_id, seq, time, level, routine_id, message) VALUES ")
-		args := make([]any, 0, len(part)*6)
-		for i, l := range part {
-			if i > 0 {
-				q.WriteByte(',')
-			}
-			q.WriteString("(?,?,?,?,?,?)")
-			args = append(args, l.jobID, l.Seq, nanos(l.Time), max(LevelRank(l.Level), 0), l.RoutineID, l.Message)
-		}
-		if _, err := tx.Exec(q.String(), args...); err != nil {
-			return fmt.Errorf("insert logs: %w", err)
+const insertLogSQL = `INSERT INTO logs (job_id, seq, time, level, routine_id, message) VALUES (?,?,?,?,?,?)`
+
+func insertLogs(stmt *sqlx.Stmt, logs []logLine) error {
+	for _, l := range logs {
+		if _, err := stmt.Exec(l.jobID, l.Seq, nanos(l.Time), max(LevelRank(l.Level), 0), l.RoutineID, l.Message); err != nil {
+			return fmt.Errorf("insert log line of job %s: %w", l.jobID, err)
 		}
 	}
 	return nil

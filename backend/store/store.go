@@ -116,7 +116,12 @@ func Open(ctx context.Context, dir string, migrations fs.FS, logger *slog.Logger
 	}
 	ck.SetMaxOpenConns(1)
 	s.ck = newCheckpointer(ck, logger)
-	s.Writer = newWriter(w, logger)
+	if s.Writer, err = newWriter(w, logger); err != nil {
+		s.ck.close()
+		w.Close()
+		r.Close()
+		return nil, err
+	}
 	return s, nil
 }
 

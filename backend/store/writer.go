@@ -20,8 +20,9 @@ import (
 // transaction: one event_chunks row per job per batch, one jobs upsert per
 // job whose state changed, and the derived log lines.
 type Writer struct {
-	db  *sqlx.DB
-	log *slog.Logger
+	db    *sqlx.DB
+	stmts writerStatements
+	log   *slog.Logger
 
 	mu        sync.Mutex
 	pending   []*events.Event
@@ -65,9 +66,43 @@ func (w *Writer) ObserveBatches(fn BatchObserver) { w.observer.Store(&fn) }
 // on the writer's goroutine: it must be quick and must not publish.
 func (w *Writer) OnStored(fn func([]*events.Event)) { w.onStored.Store(&fn) }
 
-func newWriter(db *sqlx.DB, logger *slog.Logger) *Writer {
+// writerStatements are the writer's statements, prepared once: preparing
+// them for every batch cost as much as running them.
+type writerStatements struct {
+	chunk, job, log *sqlx.Stmt
+}
+
+func prepareWriterStatements(db *sqlx.DB) (writerStatements, error) {
+	var st writerStatements
+	for _, s := range []struct {
+		stmt **sqlx.Stmt
+		sql  string
+	}{{&st.chunk, insertChunkSQL}, {&st.job, upsertJobSQL}, {&st.log, insertLogSQL}} {
+		stmt, err := db.Preparex(s.sql)
+		if err != nil {
+			st.close()
+			return st, fmt.Errorf("prepare the event writer's statements: %w", err)
+		}
+		*s.stmt = stmt
+	}
+	return st, nil
+}
+
+func (st writerStatements) close() {
+	for _, s := range []*sqlx.Stmt{st.chunk, st.job, st.log} {
+		if s != nil {
+			s.Close()
+		}
+	}
+}
+
+func newWriter(db *sqlx.DB, logger *slog.Logger) (*Writer, error) {
+	stmts, err := prepareWriterStatements(db)
+	if err != nil {
+		return nil, err
+	}
 	w := &Writer{
-		db: db, log: logger,
+		db: db, stmts: stmts, log: logger,
 		flushed: make(chan struct{}),
 		wake:    make(chan struct{}, 1),
 		urgent:  make(chan struct{}, 1),
@@ -77,7 +112,7 @@ func newWriter(db *sqlx.DB, logger *slog.Logger) *Writer {
 		summaries: map[string]*events.Summary{},
 	}
 	go w.loop()
-	return w
+	return w, nil
 }
 
 // Publish queues ev for storage. It never blocks.
@@ -251,6 +286,7 @@ func (w *Writer) store(prepared <-chan *preparedBatch, buffers chan<- *batchBuff
 func (w *Writer) close() {
 	close(w.stop)
 	<-w.stopped
+	w.stmts.close()
 }
 
 // write stores one prepared batch in one transaction.
@@ -261,13 +297,13 @@ func (w *Writer) write(p *preparedBatch) error {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	if err := insertChunks(tx, p.rows); err != nil {
+	if err := insertChunks(tx.Stmtx(w.stmts.chunk), p.rows); err != nil {
 		return err
 	}
-	if err := upsertJobs(tx, p.jobs, p.summaries, &p.buffers.job); err != nil {
+	if err := upsertJobs(tx.Stmtx(w.stmts.job), p.jobs, p.summaries, &p.buffers.job); err != nil {
 		return err
 	}
-	if err := insertLogs(tx, p.logs); err != nil {
+	if err := insertLogs(tx.Stmtx(w.stmts.log), p.logs); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -403,24 +439,12 @@ type jobRecord struct {
 	seq   int64
 }
 
-// rowsPerInsert bounds multi-row INSERTs below SQLite's variable limit.
-const rowsPerInsert = 200
+const insertChunkSQL = `INSERT INTO event_chunks (job_id, first_seq, last_seq, codec, body) VALUES (?,?,?,?,?)`
 
-func insertChunks(tx *sqlx.Tx, rows []chunkRow) error {
-	for start := 0; start < len(rows); start += rowsPerInsert {
-		part := rows[start:min(start+rowsPerInsert, len(rows))]
-		q := make([]byte, 0, 100+len(part)*12)
-		q = append(q, "INSERT INTO event_chunks (job_id, first_seq, last_seq, codec, body) VALUES "...)
-		args := make([]any, 0, len(part)*5)
-		for i, r := range part {
-			if i > 0 {
-				q = append(q, ',')
-			}
-			q = append(q, "(?,?,?,?,?)"...)
-			args = append(args, r.jobID, r.first, r.last, r.codec, r.body)
-		}
-		if _, err := tx.Exec(string(q), args...); err != nil {
-			return fmt.Errorf("insert event chunks: %w", err)
+func insertChunks(stmt *sqlx.Stmt, rows []chunkRow) error {
+	for _, r := range rows {
+		if _, err := stmt.Exec(r.jobID, r.first, r.last, r.codec, r.body); err != nil {
+			return fmt.Errorf("insert event chunk of job %s: %w", r.jobID, err)
 		}
 	}
 	return nil
@@ -448,15 +472,7 @@ const recordedLogEvents = 1000
 
 // upsertJobs writes the latest state of each job in the batch, with the
 // summary of those that ended, both only for long logs (recordedLogEvents).
-func upsertJobs(tx *sqlx.Tx, jobs map[string]jobRecord, summaries map[string]*events.Summary, scratch *[]byte) error {
-	if len(jobs) == 0 {
-		return nil
-	}
-	stmt, err := tx.Prepare(upsertJobSQL)
-	if err != nil {
-		return fmt.Errorf("prepare job upsert: %w", err)
-	}
-	defer stmt.Close()
+func upsertJobs(stmt *sqlx.Stmt, jobs map[string]jobRecord, summaries map[string]*events.Summary, scratch *[]byte) error {
 	buf := *scratch
 	defer func() { *scratch = buf }()
 	for _, rec := range jobs {
@@ -474,7 +490,7 @@ func upsertJobs(tx *sqlx.Tx, jobs map[string]jobRecord, summaries map[string]*ev
 			}
 			buf = events.AppendRoutineStates(buf[:0], js.RoutineStates)
 		}
-		_, err = stmt.Exec(js.JobID, js.FlowID, js.FlowVersion, js.Status, js.EntryRoutineID, params, result, js.Error,
+		_, err := stmt.Exec(js.JobID, js.FlowID, js.FlowVersion, js.Status, js.EntryRoutineID, params, result, js.Error,
 			nanos(js.CreatedAt), nanosPtr(js.StartedAt), nanosPtr(js.CompletedAt), js.Progress, js.CurrentNode,
 			js.NodesCompleted, js.NodesFailed, js.Duration, js.Activations, js.Events, string(buf), summary)
 		if err != nil {
