@@ -7,7 +7,7 @@ package engine
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -358,7 +358,26 @@ func (e *Engine) forget(id string) {
 // newJobID returns "job_" + 12 hex digits of milliseconds + 8 random hex
 // digits, so ids sort by creation time.
 func newJobID() string {
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	return fmt.Sprintf("job_%012x%s", time.Now().UnixMilli(), hex.EncodeToString(b[:]))
+	ms := time.Now().UnixMilli()
+	jobIDs.Lock()
+	if ms > jobIDs.ms {
+		var b [4]byte
+		_, _ = rand.Read(b[:])
+		// A random start in the lower half leaves 2^31 ids to count up.
+		jobIDs.ms, jobIDs.n = ms, binary.BigEndian.Uint32(b[:])>>1
+	} else if jobIDs.n++; jobIDs.n == 0 {
+		jobIDs.ms++
+	}
+	ms, n := jobIDs.ms, jobIDs.n
+	jobIDs.Unlock()
+	return fmt.Sprintf("job_%012x%08x", ms, n)
+}
+
+// jobIDs is the last job id handed out. Within one millisecond ids count
+// up from a random start, so they sort in the order the jobs were made:
+// "newest first" and retention's "keep the newest" go by id.
+var jobIDs struct {
+	sync.Mutex
+	ms int64
+	n  uint32
 }

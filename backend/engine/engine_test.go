@@ -742,3 +742,22 @@ func TestAJobOverItsQueueBudgetFails(t *testing.T) {
 		t.Fatalf("the chain within its budget: %s %s", final.Status, final.Error)
 	}
 }
+
+func TestJobIDsSortInTheOrderTheyWereMade(t *testing.T) {
+	e := engine.New(testRegistry(t, nil, nil), newRecorder(t), engine.Options{})
+	f := mustFlow(t, chain)
+	var prev string
+	for range 2_000 { // many in each millisecond
+		js, err := e.Start(engine.StartRequest{Flow: f, Params: float64(1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(js.JobID) != len("job_")+20 || js.JobID <= prev {
+			t.Fatalf("%s came after %s", js.JobID, prev)
+		}
+		prev = js.JobID
+		if _, err := js.Wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
