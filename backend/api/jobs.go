@@ -79,12 +79,12 @@ func (a *API) createJob(c *gin.Context) {
 		a.internal(c, err)
 		return
 	}
-	// The job is durable before it is acknowledged.
-	a.syncLog(c)
 	if wait > 0 {
 		a.awaitJob(c, js, wait)
 		return
 	}
+	// The job is durable before it is acknowledged.
+	a.syncLog(c)
 	renderJob(c, http.StatusCreated, &js.JobState)
 }
 
@@ -115,6 +115,7 @@ func (a *API) awaitJob(c *gin.Context, started engine.Started, wait time.Duratio
 			return // the client left; the job runs on
 		}
 		if live, ok := a.Engine.Job(started.JobID); ok { // wait is up
+			a.syncLog(c) // its start is stored before it is acknowledged
 			renderJob(c, http.StatusAccepted, &live)
 			return
 		}
@@ -123,7 +124,7 @@ func (a *API) awaitJob(c *gin.Context, started engine.Started, wait time.Duratio
 			return
 		}
 	}
-	a.syncLog(c) // the answer shows the end once it is stored
+	a.syncLog(c) // the answer shows the end once it is stored, its start with it
 	renderJob(c, http.StatusCreated, &final)
 }
 
