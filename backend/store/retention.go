@@ -218,7 +218,8 @@ func deleteJobDataPart(ctx context.Context, tx *sqlx.Tx, id string, n int) (int6
 	if k, _ := res.RowsAffected(); k > 0 {
 		return k, nil
 	}
-	res, err = tx.ExecContext(ctx, `DELETE FROM logs WHERE id IN (SELECT id FROM logs WHERE job_id = ? LIMIT ?)`, id, n)
+	res, err = tx.ExecContext(ctx, `DELETE FROM logs WHERE job_id = ? AND seq IN
+		(SELECT seq FROM logs WHERE job_id = ? ORDER BY seq LIMIT ?)`, id, id, n)
 	if err != nil {
 		return 0, fmt.Errorf("delete log lines of job %s: %w", id, err)
 	}

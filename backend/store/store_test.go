@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	switchyard "github.com/switchyard/switchyard"
@@ -185,6 +186,63 @@ func TestMigrationsApplyOnce(t *testing.T) {
 	open(t, dir).Close()
 	s := open(t, dir) // second open must not re-run 0001 (it would fail on CREATE TABLE)
 	s.Close()
+}
+
+// A database made before migration 0007 (jobs and logs become WITHOUT
+// ROWID tables, event chunks a rowid table) keeps every job, event and log
+// line through it.
+func TestMigration0007KeepsWhatWasStored(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	all, err := fs.Sub(switchyard.Migrations, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := fstest.MapFS{}
+	names, _ := fs.Glob(all, "*.sql")
+	for _, name := range names {
+		if name >= "0007" {
+			continue
+		}
+		body, _ := fs.ReadFile(all, name)
+		before[name] = &fstest.MapFile{Data: body}
+	}
+	old, err := store.Open(ctx, dir, before, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	publishJob(old.Writer, "job_long", 600, events.StatusCompleted) // 1,203 events: routine states stored
+	publishJob(old.Writer, "job_short", 5, events.StatusFailed)
+	if err := old.Writer.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+
+	s := open(t, dir)
+	defer s.Close()
+	for id, n := range map[string]int{"job_long": 600, "job_short": 5} {
+		evs, err := s.Events(ctx, id, 0, 100000)
+		if err != nil || len(evs) != 2*n+3 || evs[len(evs)-1].Seq != int64(2*n+3) {
+			t.Fatalf("%s: %d events, %v", id, len(evs), err)
+		}
+		if _, total, err := s.Logs(ctx, id, store.LogFilter{Limit: 10}); err != nil || total < n {
+			t.Fatalf("%s: %d log lines, %v", id, total, err)
+		}
+	}
+	if js, err := s.GetJob(ctx, "job_long"); err != nil || js.Status != events.StatusCompleted || js.RoutineStates["a"] == nil {
+		t.Fatalf("job_long: %v %+v", err, js)
+	}
+	if list, total, err := s.ListJobs(ctx, store.JobFilter{Status: events.StatusFailed, Limit: 10}); err != nil || total != 1 || list[0].JobID != "job_short" {
+		t.Fatalf("failed jobs: %v %d %+v", err, total, list)
+	}
+	// And it goes on storing.
+	publishJob(s.Writer, "job_after", 3, events.StatusCompleted)
+	if err := s.Writer.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if evs, err := s.Events(ctx, "job_after", 0, 100); err != nil || len(evs) != 9 {
+		t.Fatalf("job_after: %d events, %v", len(evs), err)
+	}
 }
 
 func TestDeleteJobDeletesEverythingOfIt(t *testing.T) {
