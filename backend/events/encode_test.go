@@ -128,3 +128,16 @@ func TestAppendJobStateIsWhatEncodingJSONWrites(t *testing.T) {
 		}
 	}
 }
+
+func TestFloatsEncodeLikeEncodingJSON(t *testing.T) {
+	for _, f := range []float64{0, math.Copysign(0, -1), 1, -1, 3, 42, -7, 1e14, 999999999999999, 1e15, -1e15, 1e20, 1e21,
+		123456789012345678, 0.5, -2.25, 1e-7, 2.1e-5, 1.0 / 3, math.MaxInt64, math.MinInt64, math.MaxFloat64, math.SmallestNonzeroFloat64} {
+		want, err := json.Marshal(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := AppendValue(nil, f); string(got) != string(want) {
+			t.Errorf("%v: got %s, encoding/json writes %s", f, got, want)
+		}
+	}
+}
