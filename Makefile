@@ -91,9 +91,11 @@ test-e2e: build
 # the database's size per 10,000 jobs and the start on 100,000 stored jobs;
 # the replay of a stored job of ~200,000 events to one WebSocket client
 # beside GET …/events paging the same log, printed as one table (the raw
-# output in bench/latest.txt, the results in bench/results.json); then the
-# WebSocket load test (streams vs a plain melody Broadcast server).
-bench:
+# output in bench/latest.txt, the results in bench/results.json), with the
+# REST runs again through wrk against the real binary when wrk is installed
+# (cmd/wrkbench); then the WebSocket load test (streams vs a plain melody
+# Broadcast server).
+bench: $(BIN)
 	@mkdir -p bench
 	@if [ -f bench/latest.txt ]; then mv bench/latest.txt bench/previous.txt; fi
 	{ $(GO) test $(GOFLAGS_COMMON) -run '^$$' -bench 'Chain|Debugger' -benchtime 10000x ./backend/bench/ && \
@@ -102,7 +104,8 @@ bench:
 	  $(GO) test $(GOFLAGS_COMMON) -run '^$$' -bench '^BenchmarkREST' -benchtime 20000x ./backend/bench/ && \
 	  $(GO) test $(GOFLAGS_COMMON) -run '^$$' -bench '^Benchmark(DatabaseSize|StartWith100kJobs)$$' -benchtime 10000x ./backend/bench/ && \
 	  $(GO) test $(GOFLAGS_COMMON) -run '^$$' -bench 'Replay|EventsREST' -benchtime 3x ./backend/bench/ && \
-	  $(GO) test $(GOFLAGS_COMMON) -run '^$$' -bench 'StateAt100k|Activations100k' -benchtime 20x ./backend/history/ ; } \
+	  $(GO) test $(GOFLAGS_COMMON) -run '^$$' -bench 'StateAt100k|Activations100k' -benchtime 20x ./backend/history/ && \
+	  $(GO) run $(GOFLAGS_COMMON) ./backend/cmd/wrkbench -bin $(BIN) ; } \
 	  | tee bench/latest.txt | $(GO) run $(GOFLAGS_COMMON) ./backend/cmd/benchtable -json bench/results.json
 	$(GO) run $(GOFLAGS_COMMON) ./backend/cmd/wsbench
 

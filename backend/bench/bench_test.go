@@ -7,7 +7,6 @@ package bench
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"io/fs"
 	"log/slog"
 	"path/filepath"
@@ -34,27 +33,12 @@ func init() { server.TuneGC() }
 
 // chainFlow is input → t1 … t10 (transform) → output.
 func chainFlow(tb testing.TB) *flow.Flow {
-	f, err := flow.Parse([]byte(chainYAML()))
+	f, err := flow.Parse([]byte(ChainYAML()))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	f.Version = 1
 	return f
-}
-
-// chainYAML is the chain flow's definition.
-func chainYAML() string {
-	var b strings.Builder
-	b.WriteString("flow_id: chain\nroutines:\n  start: {kind: input}\n  done: {kind: output}\n")
-	for i := 1; i <= 10; i++ {
-		fmt.Fprintf(&b, "  t%d: {kind: transform, config: {expr: \"{value: data.value + 1}\"}}\n", i)
-	}
-	b.WriteString("connections:\n  - {from: start.output, to: t1.input}\n")
-	for i := 1; i < 10; i++ {
-		fmt.Fprintf(&b, "  - {from: t%d.output, to: t%d.input}\n", i, i+1)
-	}
-	b.WriteString("  - {from: t10.output, to: done.input}\n")
-	return b.String()
 }
 
 type rig struct {

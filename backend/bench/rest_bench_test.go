@@ -42,7 +42,7 @@ func restServer(b *testing.B) string {
 		_ = srv.Close(ctx)
 	})
 	url := "http://" + ln.Addr().String()
-	resp, err := http.Post(url+"/api/flows", "application/yaml", bytes.NewBufferString(chainYAML()))
+	resp, err := http.Post(url+"/api/flows", "application/yaml", bytes.NewBufferString(ChainYAML()))
 	if err != nil || resp.StatusCode != http.StatusCreated {
 		b.Fatalf("create the chain flow: %v %v", err, resp)
 	}
