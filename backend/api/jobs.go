@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -357,7 +358,16 @@ func (a *API) jobMetrics(c *gin.Context) {
 }
 
 // renderJob answers with one job, encoded without reflection
-// (events.AppendJobState writes what encoding/json would).
+// (events.AppendJobState writes what encoding/json would) into a buffer
+// reused from answer to answer: a job with its routine states is a few KB,
+// which grew a fresh buffer twice per answer.
 func renderJob(c *gin.Context, status int, js *events.JobState) {
-	c.Data(status, "application/json; charset=utf-8", events.AppendJobState(make([]byte, 0, 1024), js))
+	buf := jobBuffers.Get().(*[]byte)
+	*buf = events.AppendJobState((*buf)[:0], js)
+	c.Data(status, "application/json; charset=utf-8", *buf) // written out before it returns
+	if cap(*buf) <= 64<<10 {                                // a huge answer's buffer is left to the collector
+		jobBuffers.Put(buf)
+	}
 }
+
+var jobBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
