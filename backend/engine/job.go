@@ -78,6 +78,7 @@ func (j *job) start(entry *node, slot string, hookData map[string]any) events.Jo
 		Type: events.JobStarted,
 		Data: data,
 		Job:  j.startSnapshotLocked(),
+		Time: *j.state.StartedAt, // the record's start: the store derives its log line from it
 	})
 	if t := j.plan.Flow.Timeout(); t > 0 {
 		j.timer = time.AfterFunc(t, func() {
@@ -458,7 +459,9 @@ func (j *job) finalizeLocked() {
 		events.StatusFailed:    events.JobFailed,
 		events.StatusCancelled: events.JobCancelled,
 	}[j.ending]
-	ev := &events.Event{Type: typ, Status: j.ending, Error: j.state.Error, Duration: j.state.Duration}
+	// Stamped with the record's end: the store derives a completed job's
+	// last log line from it.
+	ev := &events.Event{Type: typ, Status: j.ending, Error: j.state.Error, Duration: j.state.Duration, Time: now}
 	ev.Job = j.snapshotPtrLocked()
 	ev.Job.Events = j.seq + 1 // counts this event too
 	switch j.ending {

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -42,21 +44,21 @@ type logLine struct {
 	LogLine
 }
 
-// logLineOf derives the log line an event stands for, if any: explicit log
-// events, and the lifecycle of the job and its failures.
+// logLineOf derives the log line an event stands for and that is stored,
+// if any: explicit log events, and the lifecycle of the job and its
+// failures. A job's start and its completion are not stored: every job
+// has them, and derivedLines rebuilds them from its record.
 func logLineOf(ev *events.Event) (logLine, bool) {
 	l := logLine{jobID: ev.JobID, LogLine: LogLine{Seq: ev.Seq, Time: ev.Time, Level: "info", RoutineID: ev.RoutineID}}
 	switch ev.Type {
 	case events.Log:
 		l.Level, l.Message = ev.Level, ev.Message
-	case events.JobStarted:
-		l.Message = fmt.Sprintf("job started (flow %s)", ev.FlowID)
+	case events.JobStarted, events.JobCompleted:
+		return l, false // derivedLines
 	case events.JobPaused:
 		l.Message = "job paused"
 	case events.JobResumed:
 		l.Message = "job resumed"
-	case events.JobCompleted:
-		l.Message = fmt.Sprintf("job completed in %.3fs", ev.Duration)
 	case events.JobCancelled:
 		l.Level, l.Message = "warning", "job cancelled"
 	case events.JobFailed:
@@ -92,8 +94,20 @@ type LogFilter struct {
 	Offset    int
 }
 
-// Logs returns a job's log lines in seq order, and how many match in all.
+// Logs returns a job's log lines in seq order, and how many match in all:
+// the stored ones and, around them, the two derived from its record.
 func (s *Store) Logs(ctx context.Context, jobID string, f LogFilter) ([]LogLine, int, error) {
+	first, last, err := s.derivedLines(ctx, jobID)
+	if err != nil {
+		return nil, 0, err
+	}
+	pre, post := 0, 0
+	if first != nil && f.matches(first) {
+		pre = 1
+	}
+	if last != nil && f.matches(last) {
+		post = 1
+	}
 	where := []string{"job_id = ?", "level >= ?"}
 	args := []any{jobID, f.MinLevel}
 	if f.RoutineID != "" {
@@ -105,25 +119,92 @@ func (s *Store) Logs(ctx context.Context, jobID string, f LogFilter) ([]LogLine,
 		args = append(args, likePattern(f.Query))
 	}
 	cond := strings.Join(where, " AND ")
-	var total int
-	if err := s.r.GetContext(ctx, &total, "SELECT count(*) FROM logs WHERE "+cond, args...); err != nil {
+	var stored int
+	if err := s.r.GetContext(ctx, &stored, "SELECT count(*) FROM logs WHERE "+cond, args...); err != nil {
 		return nil, 0, fmt.Errorf("count logs: %w", err)
 	}
-	var rows []struct {
-		Seq       int64  `db:"seq"`
-		Time      int64  `db:"time"`
-		Level     int    `db:"level"`
-		RoutineID string `db:"routine_id"`
-		Message   string `db:"message"`
+	// The page over first, the stored lines, last: first is at 0, the
+	// stored ones from pre, last at pre+stored.
+	var out []LogLine
+	end := f.Offset + f.Limit
+	if pre == 1 && f.Offset == 0 && f.Limit > 0 {
+		out = append(out, *first)
 	}
-	err := s.r.SelectContext(ctx, &rows, "SELECT seq, time, level, routine_id, message FROM logs WHERE "+cond+
-		" ORDER BY seq LIMIT ? OFFSET ?", append(args, f.Limit, f.Offset)...)
+	if from, to := max(f.Offset, pre), min(end, pre+stored); to > from {
+		var rows []struct {
+			Seq       int64  `db:"seq"`
+			Time      int64  `db:"time"`
+			Level     int    `db:"level"`
+			RoutineID string `db:"routine_id"`
+			Message   string `db:"message"`
+		}
+		err := s.r.SelectContext(ctx, &rows, "SELECT seq, time, level, routine_id, message FROM logs WHERE "+cond+
+			" ORDER BY seq LIMIT ? OFFSET ?", append(args, to-from, from-pre)...)
+		if err != nil {
+			return nil, 0, fmt.Errorf("list logs: %w", err)
+		}
+		for _, r := range rows {
+			out = append(out, LogLine{Seq: r.Seq, Time: fromNanos(r.Time), Level: levels[min(max(r.Level, 0), len(levels)-1)], RoutineID: r.RoutineID, Message: r.Message})
+		}
+	}
+	if at := pre + stored; post == 1 && f.Offset <= at && at < end {
+		out = append(out, *last)
+	}
+	return out, pre + stored + post, nil
+}
+
+// derivedLines rebuilds the lines of a job's start (seq 1) and, once it
+// has completed, of its completion (its last event), from its record: the
+// writer does not store them (two rows per job were a sixth of what it
+// wrote). The engine stamps those events with the record's times.
+func (s *Store) derivedLines(ctx context.Context, jobID string) (first, last *LogLine, err error) {
+	var rec struct {
+		FlowID      string        `db:"flow_id"`
+		Status      string        `db:"status"`
+		CreatedAt   int64         `db:"created_at"`
+		StartedAt   sql.NullInt64 `db:"started_at"`
+		CompletedAt sql.NullInt64 `db:"completed_at"`
+		Duration    float64       `db:"duration"`
+		Events      int64         `db:"events"`
+	}
+	err = s.r.GetContext(ctx, &rec, `SELECT flow_id, status, created_at, started_at, completed_at, duration, events FROM jobs WHERE id = ?`, jobID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, nil
+	}
 	if err != nil {
-		return nil, 0, fmt.Errorf("list logs: %w", err)
+		return nil, nil, fmt.Errorf("read the record of job %s: %w", jobID, err)
 	}
-	out := make([]LogLine, len(rows))
-	for i, r := range rows {
-		out[i] = LogLine{Seq: r.Seq, Time: fromNanos(r.Time), Level: levels[min(max(r.Level, 0), len(levels)-1)], RoutineID: r.RoutineID, Message: r.Message}
+	started := rec.CreatedAt
+	if rec.StartedAt.Valid {
+		started = rec.StartedAt.Int64
 	}
-	return out, total, nil
+	first = &LogLine{Seq: 1, Time: fromNanos(started), Level: "info", Message: startedMessage(rec.FlowID)}
+	if rec.Status == events.StatusCompleted && rec.CompletedAt.Valid {
+		last = &LogLine{Seq: rec.Events, Time: fromNanos(rec.CompletedAt.Int64), Level: "info", Message: completedMessage(rec.Duration)}
+	}
+	return first, last, nil
+}
+
+func startedMessage(flowID string) string { return "job started (flow " + flowID + ")" }
+
+func completedMessage(duration float64) string {
+	return fmt.Sprintf("job completed in %.3fs", duration)
+}
+
+// matches applies the filter to a derived line as the query applies it
+// to stored ones (LIKE: a substring, ASCII letters in either case).
+func (f LogFilter) matches(l *LogLine) bool {
+	if LevelRank(l.Level) < f.MinLevel || (f.RoutineID != "" && l.RoutineID != f.RoutineID) {
+		return false
+	}
+	return f.Query == "" || strings.Contains(asciiLower(l.Message), asciiLower(f.Query))
+}
+
+func asciiLower(s string) string {
+	return strings.Map(func(r rune) rune {
+		if 'A' <= r && r <= 'Z' {
+			return r + 'a' - 'A'
+		}
+		return r
+	}, s)
 }

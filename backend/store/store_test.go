@@ -2,12 +2,16 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io/fs"
+	"path/filepath"
 	"testing"
 	"testing/fstest"
 	"time"
+
+	_ "github.com/mattn/go-sqlite3"
 
 	switchyard "github.com/switchyard/switchyard"
 	"github.com/switchyard/switchyard/backend/events"
@@ -110,9 +114,9 @@ func publishJob(w *store.Writer, id string, n int, final string) {
 	pub(&events.Event{Type: events.Log, RoutineID: "b", Level: "warning", Message: "Disk 100% full_ish"})
 	if final != "" {
 		end := *state
-		end.Status = final
-		end.Result = "ok"
-		pub(&events.Event{Type: map[string]string{events.StatusCompleted: events.JobCompleted, events.StatusFailed: events.JobFailed}[final], Job: &end})
+		done := time.Now()
+		end.Status, end.Result, end.CompletedAt, end.Duration, end.Events = final, "ok", &done, 0.25, seq+1
+		pub(&events.Event{Type: map[string]string{events.StatusCompleted: events.JobCompleted, events.StatusFailed: events.JobFailed}[final], Job: &end, Duration: 0.25})
 	}
 }
 
@@ -217,6 +221,17 @@ func TestMigration0007KeepsWhatWasStored(t *testing.T) {
 		t.Fatal(err)
 	}
 	old.Close()
+	// Lines such a database stored for every job, now derived (0008).
+	raw, err := sql.Open("sqlite3", filepath.Join(dir, store.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`INSERT INTO logs (job_id, seq, time, level, routine_id, message) VALUES
+		('job_long', 1, 0, 1, '', 'job started (flow f)'), ('job_long', 1203, 0, 1, '', 'job completed in 0.250s'),
+		('job_short', 1, 0, 1, '', 'job started (flow f)')`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
 
 	s := open(t, dir)
 	defer s.Close()
@@ -227,6 +242,9 @@ func TestMigration0007KeepsWhatWasStored(t *testing.T) {
 		}
 		if _, total, err := s.Logs(ctx, id, store.LogFilter{Limit: 10}); err != nil || total < n {
 			t.Fatalf("%s: %d log lines, %v", id, total, err)
+		}
+		if started, total, err := s.Logs(ctx, id, store.LogFilter{Limit: 10, Query: "job started"}); err != nil || total != 1 || started[0].Seq != 1 {
+			t.Fatalf("%s: the start's line %d times: %+v %v", id, total, started, err)
 		}
 	}
 	if js, err := s.GetJob(ctx, "job_long"); err != nil || js.Status != events.StatusCompleted || js.RoutineStates["a"] == nil {
@@ -242,6 +260,56 @@ func TestMigration0007KeepsWhatWasStored(t *testing.T) {
 	}
 	if evs, err := s.Events(ctx, "job_after", 0, 100); err != nil || len(evs) != 9 {
 		t.Fatalf("job_after: %d events, %v", len(evs), err)
+	}
+}
+
+// A job's start and completion are not stored as log lines but derived
+// from its record, in their place among the stored ones: paging, counts
+// and filters treat them alike.
+func TestLogsDeriveTheJobsStartAndCompletion(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := open(t, dir)
+	publishJob(s.Writer, "job_1", 3, events.StatusCompleted) // seq 1 started, 3, 5, 7 debug, 8 warning, 9 completed
+	if err := s.Writer.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	seqs := func(lines []store.LogLine) []int64 {
+		out := []int64{}
+		for _, l := range lines {
+			out = append(out, l.Seq)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		f     store.LogFilter
+		want  []int64
+		total int
+	}{
+		{store.LogFilter{Limit: 100}, []int64{1, 3, 5, 7, 8, 9}, 6},
+		{store.LogFilter{Limit: 2}, []int64{1, 3}, 6},
+		{store.LogFilter{Limit: 2, Offset: 1}, []int64{3, 5}, 6},
+		{store.LogFilter{Limit: 5, Offset: 4}, []int64{8, 9}, 6},
+		{store.LogFilter{Limit: 1, Offset: 5}, []int64{9}, 6},
+		{store.LogFilter{Limit: 10, Offset: 6}, []int64{}, 6},
+		{store.LogFilter{Limit: 10, MinLevel: store.LevelRank("info")}, []int64{1, 8, 9}, 3},
+		{store.LogFilter{Limit: 10, MinLevel: store.LevelRank("warning")}, []int64{8}, 1},
+		{store.LogFilter{Limit: 10, RoutineID: "a"}, []int64{3, 5, 7}, 3},
+		{store.LogFilter{Limit: 10, Query: "JOB START"}, []int64{1}, 1},
+		{store.LogFilter{Limit: 10, Query: "completed in 0.250s"}, []int64{9}, 1},
+	} {
+		lines, total, err := s.Logs(ctx, "job_1", tc.f)
+		if err != nil || total != tc.total || fmt.Sprint(seqs(lines)) != fmt.Sprint(tc.want) {
+			t.Errorf("%+v: %v %d lines %v, want %d %v", tc.f, err, total, seqs(lines), tc.total, tc.want)
+		}
+	}
+	lines, _, _ := s.Logs(ctx, "job_1", store.LogFilter{Limit: 100})
+	if first, last := lines[0], lines[len(lines)-1]; first.Message != "job started (flow f)" || first.Level != "info" ||
+		last.Message != "job completed in 0.250s" || last.Level != "info" || last.Time.Before(first.Time) {
+		t.Fatalf("derived lines: %+v %+v", first, last)
+	}
+	if lines, total, err := s.Logs(ctx, "job_ghost", store.LogFilter{Limit: 10}); err != nil || total != 0 || len(lines) != 0 {
+		t.Fatalf("unknown job: %v %d %+v", err, total, lines)
 	}
 }
 
