@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -218,17 +219,13 @@ func appendString(b []byte, s string) []byte {
 
 // AppendRoutineStates encodes a job's routine states as a JSON object.
 func AppendRoutineStates(b []byte, states map[string]*RoutineState) []byte {
-	keys := make([]string, 0, len(states))
-	for k := range states {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
+	var stack [32]entry[*RoutineState]
 	b = append(b, '{')
-	for i, k := range keys {
+	for i, e := range sortedEntries(stack[:0], states) {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		st := states[k]
+		k, st := e.key, e.value
 		b = appendString(b, k)
 		b = append(b, `:{"status":`...)
 		b = appendString(b, st.Status)
@@ -261,22 +258,35 @@ func appendCounts(b []byte, counts map[string]int) []byte {
 // appendObject writes a map as a JSON object with its keys sorted, as
 // encoding/json does, each value written by value.
 func appendObject[V any](b []byte, m map[string]V, value func([]byte, V) []byte) []byte {
-	var stack [16]string
-	keys := stack[:0]
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
+	var stack [16]entry[V]
 	b = append(b, '{')
-	for i, k := range keys {
+	for i, e := range sortedEntries(stack[:0], m) {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, k)
+		b = appendString(b, e.key)
 		b = append(b, ':')
-		b = value(b, m[k])
+		b = value(b, e.value)
 	}
 	return append(b, '}')
+}
+
+// entry is one key and value of a map being written.
+type entry[V any] struct {
+	key   string
+	value V
+}
+
+// sortedEntries appends m's entries to dst in key order: one pass over
+// the map, no lookups after the sort.
+func sortedEntries[V any](dst []entry[V], m map[string]V) []entry[V] {
+	for k, v := range m {
+		dst = append(dst, entry[V]{k, v})
+	}
+	if len(dst) > 1 {
+		slices.SortFunc(dst, func(a, b entry[V]) int { return strings.Compare(a.key, b.key) })
+	}
+	return dst
 }
 
 func appendTimeField(b []byte, name string, t *time.Time) []byte {
