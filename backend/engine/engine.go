@@ -355,8 +355,8 @@ func (e *Engine) forget(id string) {
 	e.mu.Unlock()
 }
 
-// newJobID returns "job_" + 12 hex digits of milliseconds + 8 random hex
-// digits, so ids sort by creation time.
+// newJobID returns "job_" + 12 hex digits of milliseconds + 8 hex digits
+// counted up within the millisecond (jobIDs), so ids sort by creation.
 func newJobID() string {
 	ms := time.Now().UnixMilli()
 	jobIDs.Lock()

@@ -178,17 +178,11 @@ func (s *Store) derivedLines(ctx context.Context, jobID string) (first, last *Lo
 	if rec.StartedAt.Valid {
 		started = rec.StartedAt.Int64
 	}
-	first = &LogLine{Seq: 1, Time: fromNanos(started), Level: "info", Message: startedMessage(rec.FlowID)}
+	first = &LogLine{Seq: 1, Time: fromNanos(started), Level: "info", Message: "job started (flow " + rec.FlowID + ")"}
 	if rec.Status == events.StatusCompleted && rec.CompletedAt.Valid {
-		last = &LogLine{Seq: rec.Events, Time: fromNanos(rec.CompletedAt.Int64), Level: "info", Message: completedMessage(rec.Duration)}
+		last = &LogLine{Seq: rec.Events, Time: fromNanos(rec.CompletedAt.Int64), Level: "info", Message: fmt.Sprintf("job completed in %.3fs", rec.Duration)}
 	}
 	return first, last, nil
-}
-
-func startedMessage(flowID string) string { return "job started (flow " + flowID + ")" }
-
-func completedMessage(duration float64) string {
-	return fmt.Sprintf("job completed in %.3fs", duration)
 }
 
 // matches applies the filter to a derived line as the query applies it
