@@ -1,6 +1,8 @@
 package store
 
 import (
+	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -10,13 +12,13 @@ import (
 // checkpointInterval is how often the WAL is folded into the database.
 const checkpointInterval = 250 * time.Millisecond
 
-// checkpointBusyTimeout is how long a truncating checkpoint waits for the
-// writer's lock and then, holding it, for readers of older snapshots. It
-// is short on purpose: while a TRUNCATE waits for a reader the event
-// writer cannot commit, and a reader may keep its snapshot for minutes (a
-// backup does); at the connections' usual 10 s, every truncation during a
-// backup stalled the writer for 10 s. A truncation that times out is a
-// passive checkpoint and is tried again later.
+// checkpointBusyTimeout is how long a truncating checkpoint waits for
+// readers of older snapshots. It is short on purpose: while a truncation
+// waits the event writer cannot commit, and a reader may keep its snapshot
+// for minutes (a backup does); at the connections' usual busyTimeout,
+// every truncation during a backup stalled the writer for 10 s. A
+// truncation that times out is a passive checkpoint and is tried again
+// later.
 const checkpointBusyTimeout = 50 * time.Millisecond
 
 // truncateEvery is how many checkpoints apart a TRUNCATE is tried
@@ -26,18 +28,26 @@ const truncateEvery = 40
 // checkpointer copies the WAL into the database file from its own
 // connection, so the event writer never pays for it. PASSIVE checkpoints
 // never block the writer. Under steady writing they never catch up with
-// the writer either, so the WAL never starts over by itself: a TRUNCATE
+// the writer either, so the WAL never starts over by itself: a reset
 // every ~10 s, and as soon as the WAL passes walSizeLimit, keeps the file
 // from growing without bound (a peer's grew to 101 GB).
+//
+// The resets run on the event writer's connection, between two of its
+// batches (Writer.resetWAL), right after a PASSIVE checkpoint has copied
+// nearly everything. Run from this connection, a reset took the write
+// lock while the writer was committing, and the writer, refused, slept in
+// SQLite's busy handler (1, 2, 5, 10, 15, 20 ms…) well past the moment
+// the lock was free again: under load that stall came every 0.7 s.
 type checkpointer struct {
 	db      *sqlx.DB
 	log     *slog.Logger
+	reset   func(mode string) (checkpointResult, error)
 	stop    chan struct{}
 	stopped chan struct{}
 }
 
-func newCheckpointer(db *sqlx.DB, log *slog.Logger) *checkpointer {
-	c := &checkpointer{db: db, log: log, stop: make(chan struct{}), stopped: make(chan struct{})}
+func newCheckpointer(db *sqlx.DB, log *slog.Logger, reset func(mode string) (checkpointResult, error)) *checkpointer {
+	c := &checkpointer{db: db, log: log, reset: reset, stop: make(chan struct{}), stopped: make(chan struct{})}
 	go c.loop()
 	return c
 }
@@ -49,13 +59,14 @@ type checkpointResult struct {
 	Checkpointed int64 `db:"checkpointed"` // frames copied into the database
 }
 
-func (c *checkpointer) checkpoint(mode string) (checkpointResult, error) {
+// walCheckpoint runs PRAGMA wal_checkpoint(mode) on db.
+func walCheckpoint(ctx context.Context, db sqlx.QueryerContext, mode string) (checkpointResult, error) {
 	var r checkpointResult
-	err := c.db.QueryRowx("PRAGMA wal_checkpoint("+mode+")").Scan(&r.Busy, &r.Log, &r.Checkpointed)
+	err := db.QueryRowxContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&r.Busy, &r.Log, &r.Checkpointed)
 	if err != nil {
-		c.log.Warn("wal checkpoint", "mode", mode, "err", err)
+		return r, fmt.Errorf("wal checkpoint (%s): %w", mode, err)
 	}
-	return r, err
+	return r, nil
 }
 
 func (c *checkpointer) loop() {
@@ -71,16 +82,54 @@ func (c *checkpointer) loop() {
 			return
 		case <-tick.C:
 		}
-		r, err := c.checkpoint("PASSIVE")
-		// A WAL over the limit is truncated now, unless a truncation just
-		// failed (a long reader): then it waits for the next regular one,
-		// so a backup costs the writer at most one short wait per 10 s.
-		big := err == nil && r.Log*(pageSize+24) > walSizeLimit && time.Since(lastBusy) > truncateEvery*checkpointInterval
-		if n%truncateEvery == 0 || big {
-			if r, err := c.checkpoint("TRUNCATE"); err == nil && r.Busy != 0 {
-				lastBusy = time.Now()
-			}
+		r, err := walCheckpoint(context.Background(), c.db, "PASSIVE")
+		if err != nil {
+			c.log.Warn("passive checkpoint", "err", err)
+			continue
 		}
+		// A WAL over the limit is reset now, unless a reset just failed
+		// (a long reader): then it waits for the next regular one, so a
+		// backup costs the writer at most one short wait per 10 s. Past
+		// the limit the WAL starts over from its beginning (RESTART: the
+		// file keeps its size, journal_size_limit); the regular reset
+		// also empties the file (TRUNCATE), which costs more.
+		big := r.Log*(pageSize+24) > walSizeLimit && time.Since(lastBusy) > truncateEvery*checkpointInterval
+		mode := "RESTART"
+		if n%truncateEvery == 0 {
+			mode = "TRUNCATE"
+		} else if !big {
+			continue
+		}
+		c.catchUp(r)
+		if r, err := c.reset(mode); err != nil {
+			c.log.Warn("wal reset", "mode", mode, "err", err)
+		} else if r.Busy != 0 {
+			lastBusy = time.Now()
+		}
+	}
+}
+
+// catchUpFrames is how many frames a reset may be left to copy: the
+// writer waits while it does.
+const catchUpFrames = 512
+
+// catchUp runs more passive checkpoints before a reset, until one copies
+// fewer than catchUpFrames frames: each copies what the writer committed
+// while the one before ran, so they shrink fast, and the reset, which
+// holds the writer, copies what little is left. (A checkpoint's Log is
+// the WAL as it was when the checkpoint began, so only the difference
+// between two checkpoints tells what was added.)
+func (c *checkpointer) catchUp(r checkpointResult) {
+	for range 4 {
+		next, err := walCheckpoint(context.Background(), c.db, "PASSIVE")
+		if err != nil {
+			c.log.Warn("passive checkpoint", "err", err)
+			return
+		}
+		if next.Checkpointed-r.Checkpointed < catchUpFrames {
+			return
+		}
+		r = next
 	}
 }
 

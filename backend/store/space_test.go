@@ -3,8 +3,10 @@ package store_test
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -101,6 +103,63 @@ func TestWALShrinksAfterABusyPeriod(t *testing.T) {
 	// what the writer added meanwhile is the margin.
 	if peak > 2*bound {
 		t.Errorf("WAL peaked at %d bytes, over twice %d", peak, bound)
+	}
+	if _, total, err := s.ListJobs(ctx, store.JobFilter{Limit: 1}); err != nil || total != jobs {
+		t.Fatalf("%d jobs stored (%v), want %d", total, err, jobs)
+	}
+}
+
+// TestTheWALStartsOverWhileWritingGoesOn writes jobs without pause until
+// the WAL has passed walSizeLimit (64 MB) and started over twice (its
+// header's checkpoint sequence counts the restarts): the resets must
+// happen while the writer is busy, not only once it is idle, and keep the
+// file near the limit.
+func TestTheWALStartsOverWhileWritingGoesOn(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("writes until the WAL passes 64 MB twice")
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := open(t, dir)
+	defer s.Close()
+	wal := filepath.Join(dir, store.FileName) + "-wal"
+	restarts := func() uint32 { // the WAL header's checkpoint sequence number
+		f, err := os.Open(wal)
+		if err != nil {
+			return 0
+		}
+		defer f.Close()
+		var header [16]byte
+		if _, err := io.ReadFull(f, header[:]); err != nil {
+			return 0
+		}
+		return binary.BigEndian.Uint32(header[12:])
+	}
+	first := restarts()
+	const limit = 64 << 20
+	var peak int64
+	now := time.Now()
+	start := time.Now()
+	jobs := 0
+	for restarts() < first+2 {
+		if time.Since(start) > 2*time.Minute {
+			t.Fatalf("the WAL started over %d times in 2 minutes of writing (%d jobs, peak %d bytes)", restarts()-first, jobs, peak)
+		}
+		for k := 0; k < 500; k++ {
+			publishDated(s.Writer, jobID(now, jobs), now, now, 3, events.StatusCompleted)
+			jobs++
+		}
+		if err := s.Writer.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if st, err := os.Stat(wal); err == nil {
+			peak = max(peak, st.Size())
+		}
+	}
+	t.Logf("%d jobs in %v; the WAL peaked at %.1f MB", jobs, time.Since(start).Round(time.Millisecond), float64(peak)/1e6)
+	if peak > 2*limit {
+		t.Errorf("WAL peaked at %d bytes, over twice %d", peak, limit)
 	}
 	if _, total, err := s.ListJobs(ctx, store.JobFilter{Limit: 1}); err != nil || total != jobs {
 		t.Fatalf("%d jobs stored (%v), want %d", total, err, jobs)

@@ -40,6 +40,9 @@ func init() {
 	}})
 }
 
+// busyTimeout is how long a connection waits for a lock another holds.
+const busyTimeout = 10 * time.Second
+
 // walSizeLimit is the size the WAL is cut back to when it is reset.
 const walSizeLimit = 64 << 20
 
@@ -77,7 +80,7 @@ func Open(ctx context.Context, dir string, migrations fs.FS, logger *slog.Logger
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
 	path := filepath.Join(dir, FileName)
-	common := "_busy_timeout=10000&_foreign_keys=on&_synchronous=NORMAL&_journal_mode=WAL"
+	common := fmt.Sprintf("_busy_timeout=%d&_foreign_keys=on&_synchronous=NORMAL&_journal_mode=WAL", busyTimeout.Milliseconds())
 	// _auto_vacuum is set before the journal mode and before any table
 	// exists, so a new database keeps track of its free pages from the
 	// start (retention gives them back with incremental_vacuum).
@@ -107,21 +110,20 @@ func Open(ctx context.Context, dir string, migrations fs.FS, logger *slog.Logger
 	}
 	r.SetMaxOpenConns(4)
 	s.r = r
-	ckDSN := strings.Replace(common, "_busy_timeout=10000", fmt.Sprintf("_busy_timeout=%d", checkpointBusyTimeout.Milliseconds()), 1)
-	ck, err := sqlx.Open("sqlite3", "file:"+url.PathEscape(path)+"?"+ckDSN)
+	ck, err := sqlx.Open("sqlite3", "file:"+url.PathEscape(path)+"?"+common)
 	if err != nil {
 		w.Close()
 		r.Close()
 		return nil, fmt.Errorf("open checkpoint connection: %w", err)
 	}
 	ck.SetMaxOpenConns(1)
-	s.ck = newCheckpointer(ck, logger)
 	if s.Writer, err = newWriter(w, logger); err != nil {
-		s.ck.close()
+		ck.Close()
 		w.Close()
 		r.Close()
 		return nil, err
 	}
+	s.ck = newCheckpointer(ck, logger, s.Writer.resetWAL)
 	return s, nil
 }
 

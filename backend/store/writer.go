@@ -32,6 +32,9 @@ type Writer struct {
 	urgent    chan struct{} // a Sync waits: write without lingering
 	stop      chan struct{}
 	stopped   chan struct{}
+	// walResets carry the checkpointer's WAL resets to the store stage,
+	// which runs each between two batches (resetWAL).
+	walResets chan walReset
 
 	written atomic.Int64 // events made durable, in publish order
 	// backlogBytes is what the events not yet stored weigh (Event.Bytes).
@@ -109,6 +112,7 @@ func newWriter(db *sqlx.DB, logger *slog.Logger) (*Writer, error) {
 		stop:    make(chan struct{}),
 		stopped: make(chan struct{}),
 
+		walResets: make(chan walReset),
 		summaries: map[string]*events.Summary{},
 	}
 	go w.loop()
@@ -255,7 +259,18 @@ func (w *Writer) drain(prepared chan<- *preparedBatch, buffers chan *batchBuffer
 // no holes.
 func (w *Writer) store(prepared <-chan *preparedBatch, buffers chan<- *batchBuffers, stored chan<- struct{}) {
 	defer close(stored)
-	for p := range prepared {
+	for {
+		var p *preparedBatch
+		select {
+		case reset := <-w.walResets:
+			reset.done <- w.checkpoint(reset.mode)
+			continue
+		case batch, ok := <-prepared:
+			if !ok {
+				return
+			}
+			p = batch
+		}
 		for attempt := 1; ; attempt++ {
 			err := w.write(p)
 			if err == nil {
@@ -287,6 +302,55 @@ func (w *Writer) store(prepared <-chan *preparedBatch, buffers chan<- *batchBuff
 		w.mu.Unlock()
 		buffers <- p.buffers
 	}
+}
+
+// walReset asks the store stage for a checkpoint of the given mode.
+type walReset struct {
+	mode string
+	done chan<- walResetResult
+}
+
+type walResetResult struct {
+	checkpointResult
+	err error
+}
+
+// resetWAL runs a checkpoint that starts the WAL over (mode RESTART or
+// TRUNCATE) on the writer's connection, between two batches: the writer is
+// the one connection such a checkpoint would otherwise wait for (see
+// checkpointer).
+func (w *Writer) resetWAL(mode string) (checkpointResult, error) {
+	done := make(chan walResetResult, 1)
+	select {
+	case w.walResets <- walReset{mode, done}:
+	case <-w.stopped:
+		return checkpointResult{}, errors.New("event writer stopped")
+	}
+	res := <-done
+	return res.checkpointResult, res.err
+}
+
+// checkpoint runs one checkpoint on the writer's connection. It waits for
+// readers of older snapshots for checkpointBusyTimeout only.
+func (w *Writer) checkpoint(mode string) walResetResult {
+	ctx := context.Background()
+	conn, err := w.db.Connx(ctx)
+	if err != nil {
+		return walResetResult{err: fmt.Errorf("wal checkpoint (%s): %w", mode, err)}
+	}
+	defer conn.Close()
+	setBusyTimeout := func(d time.Duration) error {
+		_, err := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", d.Milliseconds()))
+		return err
+	}
+	if err := setBusyTimeout(checkpointBusyTimeout); err != nil {
+		return walResetResult{err: fmt.Errorf("wal checkpoint (%s): %w", mode, err)}
+	}
+	r, err := walCheckpoint(ctx, conn, mode)
+	if restoreErr := setBusyTimeout(busyTimeout); restoreErr != nil {
+		err = errors.Join(err, fmt.Errorf("restore the busy timeout: %w", restoreErr))
+	}
+	return walResetResult{r, err}
 }
 
 func (w *Writer) close() {
