@@ -93,7 +93,7 @@ test-e2e: build
 # beside GET …/events paging the same log, printed as one table (the raw
 # output in bench/latest.txt, the results in bench/results.json), with the
 # REST runs again through wrk against the real binary when wrk is installed
-# (cmd/wrkbench); then the WebSocket load test (streams vs a plain melody
+# (cmd/wrkbench: three rounds, the table shows each load's median); then the WebSocket load test (streams vs a plain melody
 # Broadcast server).
 bench: $(BIN)
 	@mkdir -p bench

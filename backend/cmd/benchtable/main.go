@@ -2,7 +2,9 @@
 // table, with the event log's write rate as a fraction of the raw SQLite
 // batched-insert rate measured in the same run, REST beside the server's
 // HTTP ceiling, and replay beside REST paging; with -json it also writes
-// every result as JSON (make bench: bench/results.json):
+// every result as JSON (make bench: bench/results.json). A benchmark run
+// more than once (cmd/wrkbench's rounds) is shown by its median, with the
+// range of its rate:
 //
 //	go test -run '^$' -bench . -benchtime 10000x ./backend/bench/ | go run ./backend/cmd/benchtable [-json file]
 package main
@@ -14,15 +16,61 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// result is one benchmark line: its name and metric → value.
+// result is one benchmark line: its name and metric → value; after
+// medians, each metric's median over the runs of that name, and how many
+// there were.
 type result struct {
 	name    string
 	metrics map[string]float64
+	runs    int
+	// low and high are the smallest and largest of each metric over the runs.
+	low, high map[string]float64
+}
+
+// medians merges the runs of each benchmark, in the order of their first
+// run.
+func medians(results []result) []result {
+	var order []string
+	runs := map[string][]map[string]float64{}
+	for _, r := range results {
+		if runs[r.name] == nil {
+			order = append(order, r.name)
+		}
+		runs[r.name] = append(runs[r.name], r.metrics)
+	}
+	out := make([]result, 0, len(order))
+	for _, name := range order {
+		merged := result{name: name, metrics: map[string]float64{}, low: map[string]float64{}, high: map[string]float64{},
+			runs: len(runs[name])}
+		values := map[string][]float64{}
+		for _, m := range runs[name] {
+			for unit, v := range m {
+				values[unit] = append(values[unit], v)
+			}
+		}
+		for unit, vs := range values {
+			sort.Float64s(vs)
+			merged.metrics[unit] = median(vs)
+			merged.low[unit], merged.high[unit] = vs[0], vs[len(vs)-1]
+		}
+		out = append(out, merged)
+	}
+	return out
+}
+
+// median of sorted values.
+func median(sorted []float64) float64 {
+	n := len(sorted)
+	if n%2 == 1 {
+		return sorted[n/2]
+	}
+	return (sorted[n/2-1] + sorted[n/2]) / 2
 }
 
 func parse(r io.Reader, echo io.Writer) ([]result, error) {
@@ -53,11 +101,12 @@ func parse(r io.Reader, echo io.Writer) ([]result, error) {
 func main() {
 	jsonOut := flag.String("json", "", "also write every result to this file as JSON")
 	flag.Parse()
-	results, err := parse(os.Stdin, os.Stderr)
+	runs, err := parse(os.Stdin, os.Stderr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "benchtable:", err)
 		os.Exit(1)
 	}
+	results := medians(runs)
 	if *jsonOut != "" {
 		if err := writeJSON(*jsonOut, results); err != nil {
 			fmt.Fprintln(os.Stderr, "benchtable:", err)
@@ -100,15 +149,21 @@ one after another and ≈ 2,700 concurrently; Node-RED ≈ 5,800 msgs/s through 
 ≈ 14,500 through 10 change nodes. Goal: ≥ 15,000 jobs/s with every event persisted.`)
 }
 
+// metricsByName maps each benchmark's name to its metrics.
+func metricsByName(results []result) map[string]map[string]float64 {
+	byName := map[string]map[string]float64{}
+	for _, r := range results {
+		byName[r.name] = r.metrics
+	}
+	return byName
+}
+
 // printDebugger shows what the debugger costs: CPU per job of the chain
 // with the debugger unused and with 10 never-matching breakpoints, as a
 // ratio of the same chain without hooks (goals: within 3 % and 15 %), and
 // the breakpoint hit latency on a /debug socket (goal: under 10 ms).
 func printDebugger(results []result) {
-	byName := map[string]map[string]float64{}
-	for _, r := range results {
-		byName[r.name] = r.metrics
-	}
+	byName := metricsByName(results)
 	base := byName["Debugger/no-hooks"]["cpu-µs/job"]
 	if base == 0 {
 		return
@@ -127,10 +182,7 @@ func printDebugger(results []result) {
 // WebSocket client, in messages/s, beside GET /api/jobs/{id}/events paging
 // the same log in the same run (goal: replay ≥ 150,000 msgs/s).
 func printReplay(results []result) {
-	byName := map[string]map[string]float64{}
-	for _, r := range results {
-		byName[r.name] = r.metrics
-	}
+	byName := metricsByName(results)
 	rest := byName["EventsREST"]["events/s"]
 	if rest == 0 && byName["Replay/executions"] == nil {
 		return
@@ -159,32 +211,39 @@ func printReplay(results []result) {
 // 2,100 req/s of the same chain), from the Go benchmarks' in-process client
 // and from wrk against the real binary (cmd/wrkbench), the issue's method.
 func printREST(results []result) {
-	byName := map[string]map[string]float64{}
+	byName := map[string]result{}
 	for _, r := range results {
-		byName[r.name] = r.metrics
+		byName[r.name] = r
 	}
 	printed := false
 	for _, client := range []struct{ prefix, title string }{
 		{"REST", "REST, 32 connections"},
 		{"WrkREST", "through wrk -c32 (the real binary)"},
 	} {
-		health := byName[client.prefix+"Health"]["req/s"]
+		health := byName[client.prefix+"Health"].metrics["req/s"]
 		if health == 0 {
 			continue
 		}
-		fmt.Printf("\n%-34s %10s %12s %10s %16s\n", client.title, "req/s", "cpu-µs/req", "÷ health", "÷ Node-RED 2,100")
+		fmt.Printf("\n%-34s %10s %12s %10s %16s %16s\n", client.title, "req/s", "cpu-µs/req", "÷ health", "÷ Node-RED 2,100", "req/s range")
 		for _, name := range []string{"Health", "StartJobs", "RunJobs"} {
-			m := byName[client.prefix+name]
-			if m == nil {
+			r, ok := byName[client.prefix+name]
+			if !ok {
 				continue
 			}
-			fmt.Printf("%-34s %10.0f %12.1f %10.2f %16.2f\n", client.prefix+name, m["req/s"], m["cpu-µs/req"], m["req/s"]/health, m["req/s"]/2100)
+			m := r.metrics
+			spread := "—"
+			if r.runs > 1 {
+				spread = fmt.Sprintf("%.0f–%.0f (%d)", r.low["req/s"], r.high["req/s"], r.runs)
+			}
+			fmt.Printf("%-34s %10.0f %12.1f %10.2f %16.2f %16s\n", client.prefix+name, m["req/s"], m["cpu-µs/req"],
+				m["req/s"]/health, m["req/s"]/2100, spread)
 		}
 		printed = true
 	}
 	if printed {
 		fmt.Println("goals: StartJobs ≥ 10,000 req/s; RunJobs (?wait=30s) ≥ 5 × Node-RED. cpu-µs/req: the server's")
-		fmt.Println("(with the in-process Go client's in the REST rows; wrk's own is in bench/latest.txt)")
+		fmt.Println("(with the in-process Go client's in the REST rows; wrk's own is in bench/latest.txt). wrk rows:")
+		fmt.Println("the median of their rounds, taken in turn, and the range (runs)")
 	}
 }
 
@@ -205,14 +264,21 @@ func printStorage(results []result) {
 func writeJSON(path string, results []result) error {
 	type entry struct {
 		Name    string             `json:"name"`
-		Metrics map[string]float64 `json:"metrics"`
+		Metrics map[string]float64 `json:"metrics"` // medians when it ran more than once
+		Runs    int                `json:"runs"`
+		Low     map[string]float64 `json:"low,omitempty"`
+		High    map[string]float64 `json:"high,omitempty"`
 	}
 	doc := struct {
 		Taken   time.Time `json:"taken"`
 		Results []entry   `json:"results"`
 	}{Taken: time.Now().UTC()}
 	for _, r := range results {
-		doc.Results = append(doc.Results, entry{Name: r.name, Metrics: r.metrics})
+		e := entry{Name: r.name, Metrics: r.metrics, Runs: r.runs}
+		if r.runs > 1 {
+			e.Low, e.High = r.low, r.high
+		}
+		doc.Results = append(doc.Results, e)
 	}
 	raw, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {

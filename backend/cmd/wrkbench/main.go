@@ -1,8 +1,10 @@
 // Command wrkbench measures the REST path the way an outside load generator
 // sees it: the real binary on a fresh data directory, and wrk with 32
 // connections for 5 s (on the same cores) against GET /api/health, POST
-// /api/jobs of the 10-routine chain, and POST /api/jobs?wait=30s. It prints
-// one line per run in the Go benchmark format, for cmd/benchtable:
+// /api/jobs of the 10-routine chain, and POST /api/jobs?wait=30s, in three
+// rounds (this machine's speed drifts by ±15 % from minute to minute; the
+// rounds spread that over all three, and cmd/benchtable shows each one's
+// median). It prints one line per run in the Go benchmark format:
 //
 //	BenchmarkWrkRESTStartJobs 1 9600 req/s 151.0 cpu-µs/req 16.3 wrk-cpu-µs/req
 //
@@ -10,7 +12,7 @@
 // /proc/PID/stat) and wrk-cpu-µs/req wrk's own. Without wrk installed
 // (apt-get install -y wrk) it says so and exits 0.
 //
-//	go run ./backend/cmd/wrkbench [-bin bin/switchyard] [-duration 5s] [-connections 32]
+//	go run ./backend/cmd/wrkbench [-bin bin/switchyard] [-duration 5s] [-connections 32] [-rounds 3]
 package main
 
 import (
@@ -37,12 +39,13 @@ func main() {
 	bin := flag.String("bin", "bin/switchyard", "the server binary to measure")
 	duration := flag.Duration("duration", 5*time.Second, "how long wrk loads each endpoint")
 	connections := flag.Int("connections", 32, "wrk connections (-c)")
+	rounds := flag.Int("rounds", 3, "how many times each endpoint is measured, in turn")
 	flag.Parse()
 	if _, err := exec.LookPath("wrk"); err != nil {
 		fmt.Fprintln(os.Stderr, "wrkbench: wrk is not installed (apt-get install -y wrk): REST through wrk skipped")
 		return
 	}
-	if err := run(*bin, *duration, *connections); err != nil {
+	if err := run(*bin, *duration, *connections, *rounds); err != nil {
 		fmt.Fprintln(os.Stderr, "wrkbench:", err)
 		os.Exit(1)
 	}
@@ -54,7 +57,7 @@ type load struct {
 	name, path, body string
 }
 
-func run(bin string, duration time.Duration, connections int) error {
+func run(bin string, duration time.Duration, connections, rounds int) error {
 	dir, err := os.MkdirTemp("", "wrkbench")
 	if err != nil {
 		return err
@@ -77,17 +80,20 @@ func run(bin string, duration time.Duration, connections int) error {
 		return fmt.Errorf("create the chain flow: %s", resp.Status)
 	}
 	job := `{"flow_id": "chain", "params": {"value": 1}}`
-	for _, l := range []load{
+	loads := []load{
 		{"WrkRESTHealth", "/api/health", ""},
 		{"WrkRESTStartJobs", "/api/jobs", job},
 		{"WrkRESTRunJobs", "/api/jobs?wait=30s", job},
-	} {
-		line, err := measure(srv.Process.Pid, base, dir, l, duration, connections)
-		if err != nil {
-			return fmt.Errorf("%s: %w", l.name, err)
+	}
+	for range rounds {
+		for _, l := range loads {
+			line, err := measure(srv.Process.Pid, base, dir, l, duration, connections)
+			if err != nil {
+				return fmt.Errorf("%s: %w", l.name, err)
+			}
+			fmt.Println(line)
+			time.Sleep(time.Second) // the started jobs' tails settle before the next run
 		}
-		fmt.Println(line)
-		time.Sleep(time.Second) // the started jobs' tails settle before the next run
 	}
 	return nil
 }
