@@ -12,17 +12,16 @@ import (
 // checkpointInterval is how often the WAL is folded into the database.
 const checkpointInterval = 250 * time.Millisecond
 
-// checkpointBusyTimeout is how long a truncating checkpoint waits for
-// readers of older snapshots. It is short on purpose: while a truncation
-// waits the event writer cannot commit, and a reader may keep its snapshot
-// for minutes (a backup does); at the connections' usual busyTimeout,
-// every truncation during a backup stalled the writer for 10 s. A
-// truncation that times out is a passive checkpoint and is tried again
-// later.
+// checkpointBusyTimeout is how long a WAL reset waits for readers of older
+// snapshots. It is short on purpose: while a reset waits the event writer
+// cannot commit, and a reader may keep its snapshot for minutes (a backup
+// does); at the connections' usual busyTimeout, every reset during a
+// backup stalled the writer for 10 s. A reset that times out is a passive
+// checkpoint and is tried again later.
 const checkpointBusyTimeout = 50 * time.Millisecond
 
-// truncateEvery is how many checkpoints apart a TRUNCATE is tried
-// whatever the WAL's size (40 × 250 ms: about every 10 s).
+// truncateEvery is how many checkpoints apart the WAL is truncated
+// whatever its size (40 × 250 ms: about every 10 s).
 const truncateEvery = 40
 
 // checkpointer copies the WAL into the database file from its own
