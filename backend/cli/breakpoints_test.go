@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -54,8 +55,15 @@ func TestBreakpoints(t *testing.T) {
 		runJSON(t, &job, ExitOK, "jobs", "get", id, "--server", base)
 		return job.Status == "paused"
 	})
-	if job.PauseReason != "breakpoint" {
-		t.Errorf("stopped job: %+v", job)
+	if job.PauseReason != "breakpoint" || job.PausedAt == nil {
+		t.Fatalf("stopped job: %+v", job)
+	}
+	// It names the job's copy of the breakpoint (checked below to be the
+	// slot breakpoint's).
+	stopped := fmt.Sprintf(`(?m)^stopped at: +wait on slot input, activation %d \(slot breakpoint %s\)$`,
+		job.PausedAt.ActivationID, deref(job.PausedAt.BreakpointID))
+	if out := mustRun(t, "jobs", "get", id, "--server", base); !regexp.MustCompile(stopped).MatchString(out) {
+		t.Errorf("jobs get of the stopped job lacks %s:\n%s", stopped, out)
 	}
 	runJSON(t, &list, ExitOK, "breakpoints", "list", "--job", id, "--server", base)
 	if list.Total != 3 {
@@ -65,8 +73,8 @@ func TestBreakpoints(t *testing.T) {
 		if b.InheritedFrom == nil || b.JobID != id {
 			t.Errorf("job breakpoint not inherited: %+v", b)
 		}
-		if deref(b.InheritedFrom) == slotBP && b.HitCount != 1 {
-			t.Errorf("the slot breakpoint's hits: %+v", b)
+		if deref(b.InheritedFrom) == slotBP && (b.HitCount != 1 || b.ID != deref(job.PausedAt.BreakpointID)) {
+			t.Errorf("the slot breakpoint's copy (the job stopped at %s): %+v", deref(job.PausedAt.BreakpointID), b)
 		}
 	}
 	// A job breakpoint of its own, then removed.

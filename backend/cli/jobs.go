@@ -225,6 +225,23 @@ func newJobsGetCmd(o *options) *cobra.Command {
 	}
 }
 
+// stoppedAt says where the debugger holds a job: the routine, the slot it
+// was given or the event it emits, the activation, and what stopped it.
+func stoppedAt(p *events.PausedAt) string {
+	where := p.RoutineID
+	switch {
+	case p.EventName != nil:
+		where += " emitting " + *p.EventName
+	case p.SlotName != nil:
+		where += " on slot " + *p.SlotName
+	}
+	by := "a step"
+	if p.BreakpointID != nil {
+		by = p.Type + " breakpoint " + *p.BreakpointID
+	}
+	return fmt.Sprintf("%s, activation %d (%s)", where, p.ActivationID, by)
+}
+
 func printJob(o *options, j client.Job) error {
 	status := j.Status
 	if j.PauseRequested && j.Status == events.StatusRunning {
@@ -240,6 +257,9 @@ func printJob(o *options, j client.Job) error {
 	t.row("progress:", percent(j.Progress)+fmt.Sprintf(" (%d routines completed, %d failed)", j.NodesCompleted, j.NodesFailed))
 	if j.CurrentNode != "" && !events.Finished(j.Status) {
 		t.row("current:", j.CurrentNode)
+	}
+	if j.PausedAt != nil {
+		t.row("stopped at:", stoppedAt(j.PausedAt))
 	}
 	t.row("created:", when(&j.CreatedAt))
 	t.row("started:", when(j.StartedAt))
