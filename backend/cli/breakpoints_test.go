@@ -62,8 +62,9 @@ func TestBreakpoints(t *testing.T) {
 	// slot breakpoint's).
 	stopped := fmt.Sprintf(`(?m)^stopped at: +wait on slot input, activation %d \(slot breakpoint %s\)$`,
 		job.PausedAt.ActivationID, deref(job.PausedAt.BreakpointID))
-	if out := mustRun(t, "jobs", "get", id, "--server", base); !regexp.MustCompile(stopped).MatchString(out) {
-		t.Errorf("jobs get of the stopped job lacks %s:\n%s", stopped, out)
+	if out := mustRun(t, "jobs", "get", id, "--server", base); !regexp.MustCompile(stopped).MatchString(out) ||
+		strings.Contains(out, "current:") {
+		t.Errorf("jobs get of the stopped job lacks %s, or names another routine current:\n%s", stopped, out)
 	}
 	runJSON(t, &list, ExitOK, "breakpoints", "list", "--job", id, "--server", base)
 	if list.Total != 3 {

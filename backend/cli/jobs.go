@@ -255,11 +255,11 @@ func printJob(o *options, j client.Job) error {
 	t.row("flow:", j.FlowID+" (version "+strconv.Itoa(j.FlowVersion)+")")
 	t.row("status:", status)
 	t.row("progress:", percent(j.Progress)+fmt.Sprintf(" (%d routines completed, %d failed)", j.NodesCompleted, j.NodesFailed))
-	if j.CurrentNode != "" && !events.Finished(j.Status) {
-		t.row("current:", j.CurrentNode)
-	}
-	if j.PausedAt != nil {
+	switch {
+	case j.PausedAt != nil: // current_node is the routine that ran last, not the one held
 		t.row("stopped at:", stoppedAt(j.PausedAt))
+	case j.CurrentNode != "" && !events.Finished(j.Status):
+		t.row("current:", j.CurrentNode)
 	}
 	t.row("created:", when(&j.CreatedAt))
 	t.row("started:", when(j.StartedAt))
