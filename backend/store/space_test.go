@@ -20,7 +20,7 @@ import (
 // TestWALShrinksAfterABusyPeriod writes 20,000 small jobs as fast as the
 // writer takes them, with a reader keeping read transactions open now and
 // then (as the API does), and checks that the -wal file is cut back once
-// writing stops: the checkpointer truncates it about every 10 s. It logs
+// writing stops: it is truncated about every 10 s. It logs
 // the peak size seen.
 func TestWALShrinksAfterABusyPeriod(t *testing.T) {
 	t.Parallel()
