@@ -477,8 +477,10 @@ func (j *job) finalizeLocked() {
 	j.publishLocked(ev)
 	j.final = *ev.Job
 	j.cancel()
-	close(j.done)
+	// Forgotten before done is closed: whoever sees done finds the job no
+	// longer active, not still there and "ending".
 	j.e.forget(j.state.JobID)
+	close(j.done)
 	if o := j.e.opts.Observer; o != nil {
 		o.JobEnded(j.state.FlowID, j.ending)
 	}
